@@ -1,0 +1,169 @@
+"""Forms validate input only; services do the writing."""
+
+import json
+
+from django import forms
+from django.conf import settings
+
+from .models import FailureTag, Project, Role, Verdict
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    brief = forms.CharField(widget=forms.Textarea, required=False)
+
+
+class ShotForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(widget=forms.Textarea, required=False)
+    target_duration_s = forms.DecimalField(
+        required=False, min_value=0, max_digits=7, decimal_places=2, label="Target duration (s)"
+    )
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if self.project.shots.filter(name=name).exists():
+            raise forms.ValidationError("This project already has a shot with that name.")
+        return name
+
+
+class JSONDictField(forms.CharField):
+    widget = forms.Textarea
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if not value:
+            return {}
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+        if not isinstance(data, dict):
+            raise forms.ValidationError('Parameters must be a JSON object, like {"seed": 42}.')
+        return data
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return json.dumps(value, indent=2, sort_keys=True)
+        return value
+
+
+class PromptVersionForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea, label="Prompt")
+    negative_prompt = forms.CharField(widget=forms.Textarea, required=False)
+    parameters = JSONDictField(
+        required=False,
+        help_text="Camera move, duration, aspect ratio, seed, model settings, as a JSON object.",
+    )
+    change_note = forms.CharField(max_length=500, required=False)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "video/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        files = [f for f in files if f]
+        if not files:
+            raise forms.ValidationError("Choose at least one video file.")
+        if len(files) > settings.DAILIES_MAX_FILES_PER_UPLOAD:
+            raise forms.ValidationError(
+                f"At most {settings.DAILIES_MAX_FILES_PER_UPLOAD} files per upload."
+            )
+        return files
+
+
+class TakeUploadForm(forms.Form):
+    files = MultipleFileField(label="Video files")
+    model = forms.CharField(max_length=80, help_text="e.g. sora-2, veo-3, kling-2")
+    pass_number = forms.IntegerField(
+        required=False, min_value=1, label="Pass", help_text="Defaults to the version number."
+    )
+    cost_usd = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=4,
+        label="Reported cost per file (USD)",
+        help_text="Leave empty to estimate from the model price × duration.",
+    )
+    seed = forms.IntegerField(required=False)
+
+    def clean_model(self):
+        return self.cleaned_data["model"].strip().lower()
+
+
+class ReviewForm(forms.Form):
+    verdict = forms.ChoiceField(
+        choices=[(Verdict.ACCEPT, "Accept"), (Verdict.REJECT, "Reject")], widget=forms.RadioSelect
+    )
+    tags = forms.ModelMultipleChoiceField(
+        queryset=FailureTag.objects.all(), required=False, to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    # One optional time-coded note with the verdict; more via the note form.
+    note_seconds = forms.DecimalField(required=False, min_value=0, decimal_places=3)
+    note_text = forms.CharField(required=False, max_length=2000)
+    note_tag = forms.SlugField(required=False)
+    # The current review id the reviewer saw: a stale form (someone judged meanwhile) is refused
+    # instead of silently overwriting their verdict.
+    seen_review = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("note_text") and data.get("note_seconds") is None:
+            self.add_error("note_seconds", "Give the time of the note.")
+        return data
+
+
+class NoteForm(forms.Form):
+    seconds = forms.DecimalField(min_value=0, decimal_places=3, max_digits=9)
+    text = forms.CharField(max_length=2000)
+    tag = forms.SlugField(required=False)
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices)
+    is_owner = forms.BooleanField(required=False, label="Owner")
+
+
+class MemberUpdateForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    is_owner = forms.BooleanField(required=False)
+
+
+class BudgetForm(forms.Form):
+    budget_usd = forms.DecimalField(
+        required=False, min_value=0, max_digits=12, decimal_places=2, label="Budget (USD)"
+    )
+    target_accepted_takes = forms.IntegerField(required=False, min_value=1)
+    target_accepted_seconds = forms.DecimalField(
+        required=False, min_value=0, max_digits=10, decimal_places=2
+    )
+    deadline = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ModelPriceForm(forms.Form):
+    model = forms.CharField(max_length=80)
+    usd_per_second = forms.DecimalField(min_value=0, max_digits=10, decimal_places=4)
+    valid_from = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Empty: from now. Past takes keep the price they were estimated with.",
+    )
+
+    def clean_model(self):
+        return self.cleaned_data["model"].strip().lower()

@@ -1,0 +1,137 @@
+import uuid
+
+from django.db import models
+from django.urls import reverse
+
+from .projects import Project, PromptVersion, Shot
+
+
+class TakeStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    BROKEN = "broken", "Broken"
+
+
+class CostSource(models.TextChoices):
+    REPORTED = "reported", "Reported by the provider"
+    ESTIMATED = "estimated", "Estimated from the model price"
+    UNKNOWN = "unknown", "No price known"
+
+
+def _media_path(prefix: str, ext: str) -> str:
+    # Generated names only: the uploader's file name is kept as data, never as a path.
+    return f"{prefix}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.{ext}"
+
+
+def take_media_path(instance, filename: str) -> str:
+    return _media_path("takes", "mp4" if not filename.endswith(".mov") else "mov")
+
+
+def take_image_path(instance, filename: str) -> str:
+    return _media_path("posters", filename.rsplit(".", 1)[-1].lower() or "jpg")
+
+
+class ModelPrice(models.Model):
+    """USD per generated second for a model from a date; project-specific rows win over global."""
+
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="model_prices"
+    )
+    model = models.CharField(max_length=80)
+    usd_per_second = models.DecimalField(max_digits=10, decimal_places=4)
+    valid_from = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "model", "valid_from"], name="modelprice_unique_from"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} ${self.usd_per_second}/s from {self.valid_from:%Y-%m-%d}"
+
+
+class Take(models.Model):
+    # project and shot repeat what prompt_version implies: the rollups group by them and
+    # external_id must be unique per project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="takes")
+    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="takes")
+    prompt_version = models.ForeignKey(
+        PromptVersion, on_delete=models.CASCADE, related_name="takes"
+    )
+    pass_number = models.PositiveIntegerField(default=1)
+    model = models.CharField(max_length=80)
+    parameters = models.JSONField(default=dict, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    external_id = models.CharField(max_length=200)
+    original_filename = models.CharField(max_length=255, blank=True)
+    media = models.FileField(upload_to=take_media_path, blank=True, max_length=255)
+    media_url = models.URLField(blank=True, max_length=1000)
+    media_size = models.BigIntegerField(null=True, blank=True)
+
+    duration_s = models.DecimalField(max_digits=9, decimal_places=3, null=True, blank=True)
+    fps = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    codec = models.CharField(max_length=40, blank=True)
+
+    poster = models.ImageField(upload_to=take_image_path, blank=True, max_length=255)
+    thumbnail = models.ImageField(upload_to=take_image_path, blank=True, max_length=255)
+    filmstrip = models.ImageField(upload_to=take_image_path, blank=True, max_length=255)
+    filmstrip_frames = models.PositiveSmallIntegerField(default=0)
+    # Mean luma change between consecutive frames, sampled; drives the flicker hint.
+    flicker_score = models.FloatField(null=True, blank=True)
+    flicker_series = models.JSONField(default=list, blank=True)
+
+    status = models.CharField(
+        max_length=12, choices=TakeStatus.choices, default=TakeStatus.READY, db_index=True
+    )
+    status_reason = models.CharField(max_length=500, blank=True)
+
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    cost_source = models.CharField(
+        max_length=12, choices=CostSource.choices, default=CostSource.UNKNOWN
+    )
+    # The price the estimate used, kept so later price changes never rewrite past spend.
+    price_usd_per_second = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True
+    )
+
+    # Denormalised latest review, kept by the review service: list pages and rollups read it
+    # instead of searching the history per take.
+    current_review = models.ForeignKey(
+        "generations.Review", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    current_verdict = models.CharField(max_length=8, blank=True, default="")
+
+    created_at = models.DateTimeField(db_index=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="take_unique_external")
+        ]
+        indexes = [
+            models.Index(fields=["prompt_version", "-created_at"], name="take_version_recent"),
+            models.Index(fields=["project", "current_verdict"], name="take_project_verdict"),
+            models.Index(fields=["shot", "current_verdict"], name="take_shot_verdict"),
+            models.Index(fields=["project", "model"], name="take_project_model"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("take_detail", args=[self.project.slug, self.pk])
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}" if self.width and self.height else ""
+
+    @property
+    def fps_value(self) -> float:
+        return float(self.fps) if self.fps else 24.0

@@ -1,0 +1,29 @@
+"""Reads for take pages."""
+
+from django.db.models import Q
+
+from ..models import ModelPrice, Note, Review, Take
+
+
+def take_history(*, take: Take):
+    return (
+        Review.objects.filter(take=take)
+        .select_related("reviewer")
+        .prefetch_related("failure_tags")
+        .order_by("-created_at", "-id")
+    )
+
+
+def take_notes(*, take: Take):
+    return Note.objects.filter(take=take).select_related("tag", "author").order_by("seconds", "id")
+
+
+def known_models(*, project) -> list[str]:
+    """Model names with a price for this project or the workspace, for the upload form."""
+    return sorted(
+        set(
+            ModelPrice.objects.filter(Q(project=project) | Q(project__isnull=True)).values_list(
+                "model", flat=True
+            )
+        )
+    )

@@ -1,0 +1,197 @@
+"""Writes for reviews and notes. Reviews are append-only; the take keeps a pointer to its
+latest one (its current verdict), maintained here and nowhere else."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import FailureTag, Note, Review, Take, Verdict
+from ..models.reviews import JUDGEMENTS
+from .projects import ServiceError
+from .rollups import rollups_schedule
+
+
+@dataclass(frozen=True)
+class NoteInput:
+    seconds: float
+    text: str
+    tag_slug: str = ""
+
+
+def frame_at(seconds: float, fps: float) -> int:
+    # Round, not floor: 1.0 s at 23.976 fps is frame 24, not 23 from float error.
+    return max(0, int(round(float(seconds) * float(fps))))
+
+
+def _refresh_current(take: Take) -> None:
+    latest = take.reviews.order_by("-created_at", "-id").first()
+    take.current_review = latest
+    take.current_verdict = latest.verdict if latest and latest.verdict in JUDGEMENTS else ""
+    take.save(update_fields=["current_review", "current_verdict"])
+
+
+def review_record(
+    *,
+    take: Take,
+    reviewer,
+    verdict: str,
+    tags: Iterable[FailureTag] = (),
+    notes: Iterable[NoteInput] = (),
+    comment: str = "",
+    at=None,
+) -> Review:
+    if verdict not in Verdict.values:
+        raise ServiceError(f"Unknown verdict {verdict!r}.")
+    tags = list(tags)
+    if verdict != Verdict.REJECT:
+        # An accepted take has no failure tags: they would count in the failure breakdown
+        # only for rejected takes anyway, and keeping them invites confusion.
+        tags = []
+    with transaction.atomic():
+        # Lock the take: two reviewers at once still get a well-defined "latest".
+        take = Take.objects.select_for_update().get(pk=take.pk)
+        review = Review(
+            take=take,
+            reviewer=reviewer,
+            verdict=verdict,
+            comment=comment,
+            created_at=at or timezone.now(),
+        )
+        review.full_clean()
+        review.save()
+        if tags:
+            review.failure_tags.set(tags)
+        for note in notes:
+            note_add(take=take, author=reviewer, review=review, **note.__dict__, _schedule=False)
+        _refresh_current(take)
+        rollups_schedule(project_id=take.project_id)
+    return review
+
+
+def review_undo(*, take: Take, reviewer) -> Review:
+    """Undo the latest verdict with a new review that restores the state before it, so the
+    history keeps both. Undoing a first verdict writes a "clear" review: back to unreviewed."""
+    history = list(take.reviews.order_by("-created_at", "-id")[:2].prefetch_related("failure_tags"))
+    if not history or history[0].verdict == Verdict.CLEAR:
+        raise ServiceError("There is no verdict to undo.")
+    if len(history) == 1:
+        return review_record(take=take, reviewer=reviewer, verdict=Verdict.CLEAR, comment="Undo")
+    previous = history[1]
+    return review_record(
+        take=take,
+        reviewer=reviewer,
+        verdict=previous.verdict,
+        tags=previous.failure_tags.all(),
+        comment=f"Undo: restores the verdict of {previous.created_at:%Y-%m-%d %H:%M:%S}",
+    )
+
+
+def review_delete(*, review: Review) -> None:
+    """Administrative removal (a mistaken import, the undo of a first verdict)."""
+    with transaction.atomic():
+        take = Take.objects.select_for_update().get(pk=review.take_id)
+        review.delete()
+        _refresh_current(take)
+        rollups_schedule(project_id=take.project_id)
+
+
+def note_add(
+    *,
+    take: Take,
+    author,
+    seconds: float,
+    text: str,
+    tag_slug: str = "",
+    review: Review | None = None,
+    _schedule: bool = True,
+) -> Note:
+    text = (text or "").strip()
+    if not text:
+        raise ServiceError("A note needs text.")
+    seconds = max(0.0, float(seconds))
+    if take.duration_s is not None and seconds > float(take.duration_s) + 0.001:
+        raise ServiceError(f"{seconds:.3f}s is past the end of the take ({take.duration_s}s).")
+    tag = FailureTag.objects.filter(slug=tag_slug).first() if tag_slug else None
+    if tag_slug and tag is None:
+        raise ServiceError(f"Unknown failure tag {tag_slug!r}.")
+    note = Note(
+        take=take,
+        review=review,
+        author=author,
+        seconds=Decimal(str(round(seconds, 3))),
+        frame=frame_at(seconds, take.fps_value),
+        tag=tag,
+        text=text,
+    )
+    note.full_clean()
+    note.save()
+    return note
+
+
+def takes_bulk_tag(
+    *,
+    takes: list[Take],
+    reviewer,
+    add: Iterable[FailureTag] = (),
+    remove: Iterable[FailureTag] = (),
+) -> int:
+    """Add or remove tags on many takes in one transaction and one rollup refresh. A take whose
+    tags change gets a new review (a reject carrying the new tags): history stays append-only.
+    Returns the number of takes changed."""
+    add, remove = set(add), set(remove)
+    if not takes or not (add or remove):
+        return 0
+    project_ids = {t.project_id for t in takes}
+    if len(project_ids) != 1:
+        raise ServiceError("Bulk tagging works within one project.")
+    now = timezone.now()
+    through = Review.failure_tags.through
+    with transaction.atomic():
+        locked = list(
+            Take.objects.select_for_update().filter(pk__in=[t.pk for t in takes]).order_by("pk")
+        )
+        tags_of_review: dict[int, set[int]] = {}
+        for row in through.objects.filter(
+            review_id__in=[t.current_review_id for t in locked if t.current_review_id]
+        ).values("review_id", "failuretag_id"):
+            tags_of_review.setdefault(row["review_id"], set()).add(row["failuretag_id"])
+        add_ids, remove_ids = {t.pk for t in add}, {t.pk for t in remove}
+        changes: list[tuple[Take, Review, set[int]]] = []
+        for take in locked:
+            current = (
+                tags_of_review.get(take.current_review_id, set())
+                if take.current_verdict == Verdict.REJECT
+                else set()
+            )
+            new = (current | add_ids) - remove_ids
+            if new == current and take.current_verdict == Verdict.REJECT:
+                continue
+            if not new and take.current_verdict != Verdict.REJECT:
+                continue  # removing tags from an accepted or unreviewed take changes nothing
+            review = Review(
+                take=take,
+                reviewer=reviewer,
+                verdict=Verdict.REJECT,
+                created_at=now,
+                comment="Bulk tag edit",
+            )
+            changes.append((take, review, new))
+        if not changes:
+            return 0
+        Review.objects.bulk_create([review for _, review, _ in changes])
+        through.objects.bulk_create(
+            [
+                through(review_id=review.pk, failuretag_id=tag_id)
+                for _, review, tag_ids in changes
+                for tag_id in tag_ids
+            ]
+        )
+        for take, review, _ in changes:
+            take.current_review = review
+            take.current_verdict = Verdict.REJECT
+        Take.objects.bulk_update([t for t, _, _ in changes], ["current_review", "current_verdict"])
+        rollups_schedule(project_id=project_ids.pop())
+    return len(changes)

@@ -1,0 +1,205 @@
+"""Writes for takes: registering uploads, estimating cost, and recording media analysis."""
+
+import logging
+import os
+import uuid
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..models import ModelPrice, Project, PromptVersion, Take, TakeStatus
+from ..models.takes import CostSource
+from . import media
+from .projects import ServiceError
+from .rollups import rollups_schedule
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.0001")
+
+
+class UploadRejected(ServiceError):
+    """An uploaded file was refused; nothing was stored."""
+
+
+def price_lookup(*, project: Project, model: str, at: datetime) -> ModelPrice | None:
+    """The price in force for a model at a moment: the project's own price first, else global."""
+    prices = ModelPrice.objects.filter(model=model, valid_from__lte=at).filter(
+        Q(project=project) | Q(project__isnull=True)
+    )
+    # Project-specific rows sort first (global NULLs last), then the most recent.
+    return prices.order_by(F("project_id").asc(nulls_last=True), "-valid_from").first()
+
+
+def cost_resolve(
+    *, project: Project, model: str, duration_s, at: datetime, reported: Decimal | None
+) -> tuple[Decimal, str, Decimal | None]:
+    """(cost, source, price snapshot). A reported cost always wins over an estimate."""
+    if reported is not None:
+        return Decimal(str(reported)), CostSource.REPORTED, None
+    price = price_lookup(project=project, model=model, at=at)
+    if price is None or duration_s is None:
+        return Decimal("0"), CostSource.UNKNOWN, None
+    cost = (price.usd_per_second * Decimal(str(duration_s))).quantize(CENT, ROUND_HALF_UP)
+    return cost, CostSource.ESTIMATED, price.usd_per_second
+
+
+def _check_size(upload) -> None:
+    if upload.size == 0:
+        raise UploadRejected(f"{upload.name}: the file is empty.")
+    if upload.size > settings.DAILIES_MAX_UPLOAD_BYTES:
+        raise UploadRejected(
+            f"{upload.name}: {upload.size / 1_048_576:.1f} MB is over the "
+            f"{settings.DAILIES_MAX_UPLOAD_MB} MB limit."
+        )
+
+
+def take_probe_upload(upload) -> media.VideoInfo:
+    """Validate one uploaded file by its content. Raises UploadRejected with a clear reason."""
+    _check_size(upload)
+    upload.seek(0)
+    try:
+        return media.probe(upload)
+    except media.NotAVideo as exc:
+        raise UploadRejected(f"{upload.name}: {exc}") from None
+    finally:
+        upload.seek(0)
+
+
+def take_register_upload(
+    *,
+    version: PromptVersion,
+    upload,
+    model: str,
+    uploader,
+    pass_number: int | None = None,
+    reported_cost: Decimal | None = None,
+    seed: int | None = None,
+    info: media.VideoInfo | None = None,
+) -> Take:
+    """Store a sniffed upload under a generated name and create its take in 'processing'; the
+    poster and filmstrip are made by a worker after commit."""
+    info = info or take_probe_upload(upload)
+    project = version.shot.project
+    now = timezone.now()
+    cost, source, price = cost_resolve(
+        project=project, model=model, duration_s=info.duration_s, at=now, reported=reported_cost
+    )
+    take = Take(
+        project=project,
+        shot=version.shot,
+        prompt_version=version,
+        pass_number=pass_number or version.number,
+        model=model,
+        seed=seed,
+        parameters=dict(version.parameters),
+        external_id=f"upload-{uuid.uuid4().hex}",
+        original_filename=os.path.basename(upload.name)[:255],
+        media_size=upload.size,
+        duration_s=Decimal(str(info.duration_s)),
+        fps=Decimal(str(info.fps)),
+        width=info.width,
+        height=info.height,
+        codec=info.codec,
+        status=TakeStatus.PROCESSING,
+        cost_usd=cost,
+        cost_source=source,
+        price_usd_per_second=price,
+        created_at=now,
+    )
+    take.full_clean(exclude=["media"])
+    with transaction.atomic():
+        take.media.save("upload.mp4", upload, save=False)
+        try:
+            take.save()
+        except Exception:
+            # Nothing half-made: a failed insert removes the stored file too.
+            take.media.delete(save=False)
+            raise
+        rollups_schedule(project_id=project.pk)
+        transaction.on_commit(lambda: _enqueue_media(take.pk))
+    return take
+
+
+def _enqueue_media(take_id: int) -> None:
+    from ..tasks import take_process_media
+
+    try:
+        take_process_media.delay(take_id)
+    except Exception:
+        # Broker down: the take stays 'processing' until the reconciler re-enqueues it.
+        log.warning("could not enqueue media processing for take %s", take_id)
+
+
+def take_claim_for_processing(*, take_id: int) -> Take | None:
+    """The take to process, or None if it is gone or not in 'processing' (idempotent re-runs)."""
+    return Take.objects.filter(pk=take_id, status=TakeStatus.PROCESSING).first()
+
+
+def take_process_media(*, take: Take) -> Take:
+    """Decode once and store poster, thumbnail, filmstrip and flicker signal; mark ready.
+    Raises media.NotAVideo for a file that cannot be decoded (the task marks it broken)."""
+    if not take.media:
+        raise media.NotAVideo("The take has no media file.")
+    analysis = media.analyse(take.media.path, duration_s=float(take.duration_s or 0))
+    stem = uuid.uuid4().hex
+    for field, data in (
+        ("poster", analysis.poster),
+        ("thumbnail", analysis.thumbnail),
+        ("filmstrip", analysis.filmstrip),
+    ):
+        old = getattr(take, field)
+        if old:
+            old.delete(save=False)
+        if data:
+            getattr(take, field).save(f"{stem}-{field}.jpg", ContentFile(data), save=False)
+    take.filmstrip_frames = analysis.filmstrip_frames
+    take.flicker_score = analysis.flicker_score
+    take.flicker_series = analysis.flicker_series
+    take.status = TakeStatus.READY
+    take.status_reason = ""
+    take.save(
+        update_fields=[
+            "poster",
+            "thumbnail",
+            "filmstrip",
+            "filmstrip_frames",
+            "flicker_score",
+            "flicker_series",
+            "status",
+            "status_reason",
+        ]
+    )
+    return take
+
+
+def take_mark_broken(*, take_id: int, reason: str) -> None:
+    Take.objects.filter(pk=take_id).update(status=TakeStatus.BROKEN, status_reason=reason[:500])
+
+
+def take_delete(*, take: Take) -> None:
+    project_id = take.project_id
+    files = [f for f in (take.media, take.poster, take.thumbnail, take.filmstrip) if f]
+    with transaction.atomic():
+        take.delete()
+        rollups_schedule(project_id=project_id)
+
+        def remove_files() -> None:
+            for f in files:
+                f.storage.delete(f.name)
+
+        transaction.on_commit(remove_files)
+
+
+def take_update_cost(*, take: Take, cost_usd: Decimal) -> Take:
+    take.cost_usd = cost_usd
+    take.cost_source = CostSource.REPORTED
+    with transaction.atomic():
+        take.save(update_fields=["cost_usd", "cost_source"])
+        rollups_schedule(project_id=take.project_id)
+    return take

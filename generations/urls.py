@@ -1,0 +1,47 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from .views import media, projects, prompts, takes
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="project_list"), name="home"),
+    path("projects/", projects.project_list, name="project_list"),
+    path("projects/new/", projects.project_create, name="project_create"),
+    path("projects/<slug:slug>/", projects.project_detail, name="project_detail"),
+    path("projects/<slug:slug>/members/", projects.member_list, name="member_list"),
+    path(
+        "projects/<slug:slug>/members/<int:membership_id>/",
+        projects.member_update,
+        name="member_update",
+    ),
+    path("projects/<slug:slug>/budget/", projects.budget_edit, name="budget_edit"),
+    path("projects/<slug:slug>/shots/new/", prompts.shot_create, name="shot_create"),
+    path("projects/<slug:slug>/shots/<int:shot_id>/", prompts.shot_detail, name="shot_detail"),
+    path(
+        "projects/<slug:slug>/shots/<int:shot_id>/versions/new/",
+        prompts.version_create,
+        name="version_create",
+    ),
+    path(
+        "projects/<slug:slug>/versions/<int:version_id>/",
+        prompts.version_detail,
+        name="version_detail",
+    ),
+    path(
+        "projects/<slug:slug>/versions/<int:version_id>/upload/",
+        takes.take_upload,
+        name="take_upload",
+    ),
+    path("projects/<slug:slug>/takes/<int:take_id>/", takes.take_detail, name="take_detail"),
+    path(
+        "projects/<slug:slug>/takes/<int:take_id>/review/",
+        takes.review_create,
+        name="review_create",
+    ),
+    path("projects/<slug:slug>/takes/<int:take_id>/notes/", takes.note_create, name="note_create"),
+    path(
+        "projects/<slug:slug>/takes/<int:take_id>/media/<str:kind>/",
+        media.take_media,
+        name="take_media",
+    ),
+]

@@ -1,0 +1,107 @@
+import os
+import pathlib
+
+import pytest
+from django.conf import settings as django_settings
+
+from generations.models import Membership, Role
+from studio.celery import app as celery_app
+
+from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
+# live-server tests are still made synchronously.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = pathlib.Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_configure(config):
+    if not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise pytest.UsageError(
+            "The suite runs on PostgreSQL: set DATABASE_URL (`make test` does it for you)."
+        )
+    if not django_settings.CELERY_BROKER_URL.startswith("redis"):
+        raise pytest.UsageError("The suite needs Redis: set CELERY_BROKER_URL (`make test`).")
+    # Each xdist worker gets its own queue, so two in-test Celery workers never take each
+    # other's tasks, and a developer's running worker (default queue) takes none of them.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    celery_app.conf.task_default_queue = f"dailies-test-{worker}"
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_session():
+    """A real Celery worker (solo pool, in a thread) consuming this session's Redis queue."""
+    from celery.contrib.testing.worker import start_worker
+
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(celery_app.conf.task_default_queue)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+        yield w
+
+
+@pytest.fixture
+def celery_worker(celery_worker_session, transactional_db):
+    """Use with tests whose tasks run in the worker: rows must be committed for it to see them."""
+    return celery_worker_session
+
+
+# --- personas: an owner, a teammate per role, an outsider ------------------------------------
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory(name="Neon Market", slug="neon-market")
+
+
+@pytest.fixture
+def owner(project):
+    user = UserFactory(username="owner@studio.test")
+    Membership.objects.create(project=project, user=user, role=Role.LEAD, is_owner=True)
+    return user
+
+
+@pytest.fixture
+def members(project, owner):
+    """One user per role, keyed by role; plus the owner."""
+    out = {"owner": owner}
+    for role in (Role.LEAD, Role.EDITOR, Role.PRODUCER, Role.VIEWER):
+        user = UserFactory(username=f"{role}@studio.test")
+        Membership.objects.create(project=project, user=user, role=role)
+        out[str(role)] = user
+    return out
+
+
+@pytest.fixture
+def outsider(db):
+    other = ProjectFactory(name="Elsewhere", slug="elsewhere")
+    user = UserFactory(username="outsider@studio.test")
+    Membership.objects.create(project=other, user=user, role=Role.LEAD, is_owner=True)
+    return user
+
+
+@pytest.fixture
+def shot(project):
+    return ShotFactory(project=project, name="opening-street")
+
+
+@pytest.fixture
+def version(shot, owner):
+    return PromptVersionFactory(shot=shot, number=1, author=owner)
+
+
+@pytest.fixture
+def artifacts_dir():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
