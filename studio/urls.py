@@ -7,4 +7,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("generations.urls")),
+    # Analytics (dashboards, stats API) and the review tools keep their routes in their own files.
+    path("", include("generations.urls_stats")),
+    path("", include("generations.urls_review")),
 ]
