@@ -146,7 +146,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Unset broker: tasks run in-process (eager), so the embedded default needs no Redis. Tests and
 # production set CELERY_BROKER_URL and run a real worker.
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_EAGER_PROPAGATES = False
 # JSON only: tasks take ids, never pickled model instances.

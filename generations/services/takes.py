@@ -36,13 +36,49 @@ def price_lookup(*, project: Project, model: str, at: datetime) -> ModelPrice | 
     return prices.order_by(F("project_id").asc(nulls_last=True), "-valid_from").first()
 
 
+class PriceBook:
+    """All prices that apply to one project, loaded once: bulk imports estimate thousands of
+    costs without a query each."""
+
+    def __init__(self, *, project: Project):
+        self.project = project
+        self._prices: dict[str, list[ModelPrice]] = {}
+        for price in ModelPrice.objects.filter(
+            Q(project=project) | Q(project__isnull=True)
+        ).order_by(F("project_id").asc(nulls_last=True), "-valid_from"):
+            self._prices.setdefault(price.model, []).append(price)
+
+    def lookup(self, *, model: str, at: datetime) -> ModelPrice | None:
+        return next((p for p in self._prices.get(model, ()) if p.valid_from <= at), None)
+
+    def resolve(self, *, model: str, duration_s, at: datetime, reported: Decimal | None):
+        return cost_resolve(
+            project=self.project,
+            model=model,
+            duration_s=duration_s,
+            at=at,
+            reported=reported,
+            price=self.lookup(model=model, at=at),
+        )
+
+
+_UNSET = object()
+
+
 def cost_resolve(
-    *, project: Project, model: str, duration_s, at: datetime, reported: Decimal | None
+    *,
+    project: Project,
+    model: str,
+    duration_s,
+    at: datetime,
+    reported: Decimal | None,
+    price=_UNSET,
 ) -> tuple[Decimal, str, Decimal | None]:
     """(cost, source, price snapshot). A reported cost always wins over an estimate."""
     if reported is not None:
         return Decimal(str(reported)), CostSource.REPORTED, None
-    price = price_lookup(project=project, model=model, at=at)
+    if price is _UNSET:
+        price = price_lookup(project=project, model=model, at=at)
     if price is None or duration_s is None:
         return Decimal("0"), CostSource.UNKNOWN, None
     cost = (price.usd_per_second * Decimal(str(duration_s))).quantize(CENT, ROUND_HALF_UP)
