@@ -117,12 +117,13 @@ def take_register_upload(
     reported_cost: Decimal | None = None,
     seed: int | None = None,
     info: media.VideoInfo | None = None,
+    created_at: datetime | None = None,
 ) -> Take:
     """Store a sniffed upload under a generated name and create its take in 'processing'; the
     poster and filmstrip are made by a worker after commit."""
     info = info or take_probe_upload(upload)
     project = version.shot.project
-    now = timezone.now()
+    now = created_at or timezone.now()
     cost, source, price = cost_resolve(
         project=project, model=model, duration_s=info.duration_s, at=now, reported=reported_cost
     )
