@@ -1,0 +1,329 @@
+"""Every URL of a project × every role × GET/POST, checked against the role matrix.
+
+The URL table below names the capability each URL needs per method (None: the method is not
+allowed there). Which role holds which capability comes from ROLE_CAPABILITIES, the contract.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+from generations import urls as project_urls
+from generations.models import (
+    Membership,
+    Note,
+    Project,
+    PromptVersion,
+    Review,
+    Role,
+    Shot,
+    Take,
+)
+from generations.models.projects import OWNER_CAPABILITIES, ROLE_CAPABILITIES
+
+from .clips import mp4_upload
+from .factories import PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
+
+MEMBER_ROLES = ["owner", "lead", "editor", "producer", "viewer"]
+ALL_ROLES = [*MEMBER_ROLES, "outsider", "anonymous"]
+
+
+def capabilities(role: str) -> frozenset[str]:
+    return OWNER_CAPABILITIES if role == "owner" else ROLE_CAPABILITIES[Role(role)]
+
+
+@dataclass
+class World:
+    """The objects of one project, addressed by the URL kwargs."""
+
+    project: Project
+    shot: Shot
+    version: PromptVersion
+    take: Take
+    membership: Membership  # the viewer's: the target of member_update
+
+    @property
+    def ids(self) -> dict[str, Any]:
+        return {
+            "slug": self.project.slug,
+            "shot_id": self.shot.pk,
+            "version_id": self.version.pk,
+            "take_id": self.take.pk,
+            "membership_id": self.membership.pk,
+            "kind": "video",
+        }
+
+
+@dataclass
+class Endpoint:
+    name: str
+    kwargs: tuple[str, ...]
+    get: str | None  # capability needed for GET, None = 405
+    post: str | None  # capability needed for POST, None = 405
+    payload: Any = None  # World -> POST data that succeeds for a role that may
+    effect: Any = None  # World -> a value that a successful POST changes
+    extra: dict = field(default_factory=dict)
+
+    def url(self, ids: dict[str, Any]) -> str:
+        return reverse(self.name, kwargs={k: ids[k] for k in self.kwargs})
+
+    def allows(self, method: str) -> bool:
+        return (self.get if method == "GET" else self.post) is not None
+
+
+ENDPOINTS = [
+    Endpoint("project_detail", ("slug",), get="view", post=None),
+    Endpoint(
+        "member_list",
+        ("slug",),
+        get="view",
+        post="members",
+        payload=lambda w: {"email": "new.person@studio.test", "role": "editor"},
+        effect=lambda w: Membership.objects.filter(project=w.project).count(),
+    ),
+    Endpoint(
+        "member_update",
+        ("slug", "membership_id"),
+        get=None,
+        post="members",
+        payload=lambda w: {"role": "producer"},
+        effect=lambda w: Membership.objects.get(pk=w.membership.pk).role,
+    ),
+    Endpoint(
+        "budget_edit",
+        ("slug",),
+        get="view",
+        post="budget",
+        payload=lambda w: {"budget_usd": "4321.50"},
+        effect=lambda w: Project.objects.get(pk=w.project.pk).budget_usd,
+    ),
+    Endpoint(
+        "shot_create",
+        ("slug",),
+        get=None,
+        post="write_prompts",
+        payload=lambda w: {"name": "closing rooftop"},
+        effect=lambda w: Shot.objects.filter(project=w.project).count(),
+    ),
+    Endpoint("shot_detail", ("slug", "shot_id"), get="view", post=None),
+    Endpoint(
+        "version_create",
+        ("slug", "shot_id"),
+        get="write_prompts",
+        post="write_prompts",
+        payload=lambda w: {"text": "a rooftop at dusk, slow crane up"},
+        effect=lambda w: PromptVersion.objects.filter(shot=w.shot).count(),
+    ),
+    Endpoint("version_detail", ("slug", "version_id"), get="view", post=None),
+    Endpoint(
+        "take_upload",
+        ("slug", "version_id"),
+        get="upload",
+        post="upload",
+        payload=lambda w: {"files": mp4_upload("street.mp4"), "model": "sora-2"},
+        effect=lambda w: Take.objects.filter(project=w.project).count(),
+    ),
+    Endpoint("take_detail", ("slug", "take_id"), get="view", post=None),
+    Endpoint(
+        "review_create",
+        ("slug", "take_id"),
+        get=None,
+        post="review",
+        payload=lambda w: {"verdict": "reject", "tags": ["blur"]},
+        effect=lambda w: Review.objects.filter(take=w.take).count(),
+    ),
+    Endpoint(
+        "note_create",
+        ("slug", "take_id"),
+        get=None,
+        post="tag",
+        payload=lambda w: {"seconds": "1.5", "text": "hand melts here"},
+        effect=lambda w: Note.objects.filter(take=w.take).count(),
+    ),
+    Endpoint("take_media", ("slug", "take_id", "kind"), get="view", post=None),
+]
+BY_NAME = {e.name: e for e in ENDPOINTS}
+POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
+ALLOWED = [(e.name, m) for e in ENDPOINTS for m in ("GET", "POST") if e.allows(m)]
+OBJECT_ALLOWED = [(n, m) for n, m in ALLOWED if set(BY_NAME[n].kwargs) - {"slug", "kind"}]
+
+
+def make_world(project, *, viewer_membership) -> World:
+    shot = ShotFactory(project=project)
+    version = PromptVersionFactory(shot=shot, number=1)
+    take = TakeFactory(prompt_version=version)
+    take.media.save("x.mp4", ContentFile(b"\x00" * 64 + b"not really a video"), save=True)
+    return World(project, shot, version, take, viewer_membership)
+
+
+@pytest.fixture
+def world(project, members):
+    return make_world(
+        project, viewer_membership=Membership.objects.get(project=project, user=members["viewer"])
+    )
+
+
+@pytest.fixture
+def other_world(outsider):
+    """A second project (the outsider's own), with objects of its own."""
+    project = Project.objects.get(slug="elsewhere")
+    viewer = UserFactory(username="elsewhere-viewer@studio.test")
+    membership = Membership.objects.create(project=project, user=viewer, role=Role.VIEWER)
+    return make_world(project, viewer_membership=membership)
+
+
+def client_for(role, members, outsider) -> Client:
+    client = Client()
+    if role == "outsider":
+        client.force_login(outsider)
+    elif role != "anonymous":
+        client.force_login(members[role])
+    return client
+
+
+def send(client, method, url, data=None):
+    return client.get(url) if method == "GET" else client.post(url, data or {})
+
+
+def test_the_table_covers_every_url_of_a_project():
+    names = {
+        p.name
+        for p in project_urls.urlpatterns
+        if isinstance(p, URLPattern) and "<slug:slug>" in str(p.pattern)
+    }
+    assert names == set(BY_NAME)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("name", list(BY_NAME))
+def test_it_enforces_the_role_matrix(name, role, method, world, members, outsider):
+    endpoint = BY_NAME[name]
+    url = endpoint.url(world.ids)
+    client = client_for(role, members, outsider)
+    data = endpoint.payload(world) if (method == "POST" and endpoint.payload) else None
+    before = endpoint.effect(world) if (method == "POST" and endpoint.effect) else None
+
+    response = send(client, method, url, data)
+
+    if role == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login") + "?next=")
+        expected_change = False
+    elif not endpoint.allows(method):
+        # Method not allowed is answered the same for a missing project: it leaks nothing.
+        assert response.status_code == 405
+        expected_change = False
+    elif role == "outsider":
+        assert response.status_code == 404
+        expected_change = False
+    else:
+        needed = endpoint.get if method == "GET" else endpoint.post
+        if needed in capabilities(role):
+            assert response.status_code == (200 if method == "GET" else 302), response.content[:500]
+            expected_change = True
+        else:
+            assert response.status_code == 403
+            expected_change = False
+
+    if before is not None:
+        after = endpoint.effect(world)
+        assert (after != before) is expected_change, (before, after)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("name", list(BY_NAME))
+def test_it_answers_an_outsider_like_a_missing_project(name, method, world, outsider):
+    """An outsider learns nothing: same status as for a slug that does not exist."""
+    endpoint = BY_NAME[name]
+    client = client_for("outsider", {}, outsider)
+    data = endpoint.payload(world) if method == "POST" and endpoint.payload else None
+    real = send(client, method, endpoint.url(world.ids), data)
+    data = endpoint.payload(world) if method == "POST" and endpoint.payload else None
+    missing = send(client, method, endpoint.url({**world.ids, "slug": "no-such-project"}), data)
+    assert real.status_code == missing.status_code
+    assert real.status_code == (404 if endpoint.allows(method) else 405)
+
+
+@pytest.mark.parametrize(("name", "method"), ALLOWED)
+def test_it_404s_a_missing_project_for_a_member(name, method, world, members):
+    endpoint = BY_NAME[name]
+    client = client_for("owner", members, None)
+    data = endpoint.payload(world) if method == "POST" and endpoint.payload else None
+    response = send(client, method, endpoint.url({**world.ids, "slug": "no-such-project"}), data)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "method"), OBJECT_ALLOWED)
+def test_it_checks_ownership_of_objects(name, method, world, other_world, members, outsider):
+    """Objects of another project, addressed through a project the user is a member of: 404,
+    both for this project's owner and for the outsider (owner of the other project)."""
+    endpoint = BY_NAME[name]
+    cases = [
+        (members["owner"], world, other_world),  # A's slug, B's objects
+        (outsider, other_world, world),  # B's slug, A's objects
+    ]
+    for user, home, foreign in cases:
+        client = Client()
+        client.force_login(user)
+        ids = {**foreign.ids, "slug": home.project.slug}
+        data = endpoint.payload(foreign) if method == "POST" and endpoint.payload else None
+        before = endpoint.effect(foreign) if method == "POST" and endpoint.effect else None
+        response = send(client, method, endpoint.url(ids), data)
+        assert response.status_code == 404, (user, endpoint.url(ids))
+        if before is not None:
+            assert endpoint.effect(foreign) == before
+
+
+def test_it_serves_the_real_bytes_of_a_take_to_a_viewer(world, members):
+    client = client_for("viewer", members, None)
+    response = client.get(BY_NAME["take_media"].url(world.ids), HTTP_RANGE="bytes=0-9")
+    assert response.status_code == 206
+    assert b"".join(response.streaming_content) == b"\x00" * 10
+
+
+def test_a_viewer_sees_no_write_controls(world, members):
+    client = client_for("viewer", members, None)
+    page = client.get(BY_NAME["take_detail"].url(world.ids)).content.decode()
+    assert reverse("review_create", args=[world.project.slug, world.take.pk]) not in page
+    assert reverse("note_create", args=[world.project.slug, world.take.pk]) not in page
+    client = client_for("lead", members, None)
+    page = client.get(BY_NAME["take_detail"].url(world.ids)).content.decode()
+    assert reverse("review_create", args=[world.project.slug, world.take.pk]) in page
+
+
+@pytest.mark.parametrize("name", [e.name for e in POST_ENDPOINTS] + ["project_create"])
+def test_it_refuses_a_post_without_csrf_token(name, world, members):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(members["owner"])
+    if name == "project_create":
+        url, data = reverse("project_create"), {"name": "Sneaky"}
+        effect = Project.objects.count
+    else:
+        endpoint = BY_NAME[name]
+        url, data = endpoint.url(world.ids), endpoint.payload(world)
+        effect = lambda: endpoint.effect(world)  # noqa: E731
+    before = effect()
+    response = client.post(url, data)
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
+    assert effect() == before
+
+
+def test_the_same_post_with_the_csrf_token_goes_through(world, members):
+    """The CSRF refusal above is about the token, not the request."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(members["owner"])
+    page = client.get(reverse("project_detail", args=[world.project.slug]))
+    token = page.cookies["csrftoken"].value
+    response = client.post(
+        reverse("budget_edit", args=[world.project.slug]),
+        {"budget_usd": "77.00", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    assert Project.objects.get(pk=world.project.pk).budget_usd == Decimal("77.00")
