@@ -1,11 +1,13 @@
 from django.contrib import admin
 
 from .models import (
+    ApiToken,
     FailureTag,
     Membership,
     ModelPrice,
     Note,
     Project,
+    ProjectRollup,
     PromptVersion,
     Review,
     Shot,
@@ -95,3 +97,17 @@ class FailureTagAdmin(admin.ModelAdmin):
 class ModelPriceAdmin(admin.ModelAdmin):
     list_display = ["model", "usd_per_second", "valid_from", "project"]
     list_filter = ["model"]
+
+
+@admin.register(ProjectRollup)
+class ProjectRollupAdmin(admin.ModelAdmin):
+    list_display = ["project", "dirty", "queued", "revision", "computed_at", "duration_ms",
+                    "job_state", "job_progress"]  # fmt: skip
+    readonly_fields = ["project"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["key_hash", "prefix", "last_used_at"]

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -163,6 +164,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # When the broker is down, .delay() must fail fast instead of hanging the request.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "dailies")
+# Analytics: the reconciler catches projects left dirty (broker was down, a claim went stale);
+# the nightly check refreshes every project and logs drift.
+CELERY_BEAT_SCHEDULE = {
+    "rollups-reconcile": {"task": "generations.tasks.rollups.rollups_reconcile", "schedule": 60.0},
+    "rollups-check-all": {
+        "task": "generations.tasks.rollups.rollups_check_all",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,15 @@
 from .projects import Membership, Project, PromptVersion, Role, Shot
 from .reviews import FailureTag, Note, Review, Verdict
+from .rollups import Dimension, JobState, ProjectRollup, RollupRow
 from .takes import ModelPrice, Take, TakeStatus
+from .tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
+    "Dimension",
+    "JobState",
+    "ProjectRollup",
+    "RollupRow",
     "FailureTag",
     "Membership",
     "ModelPrice",

@@ -2,6 +2,20 @@
 gone, are safe to run twice, and never leave a row stuck in 'processing'."""
 
 from .media import take_process_media, takes_requeue_stuck
-from .rollups import rollups_refresh
+from .rollups import (
+    rollups_check,
+    rollups_check_all,
+    rollups_recompute,
+    rollups_reconcile,
+    rollups_refresh,
+)
 
-__all__ = ["rollups_refresh", "take_process_media", "takes_requeue_stuck"]
+__all__ = [
+    "rollups_check",
+    "rollups_check_all",
+    "rollups_reconcile",
+    "rollups_recompute",
+    "rollups_refresh",
+    "take_process_media",
+    "takes_requeue_stuck",
+]

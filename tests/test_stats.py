@@ -1,0 +1,234 @@
+"""Each statistic of SPEC §4 on a small fixture where every category has a different count, so a
+rollup wired to the wrong dimension or field fails. Expected numbers are worked out by hand from
+the fixture table below (see the comments), not copied from the output."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from generations.models import FailureTag, Project, RollupRow
+from generations.selectors.stats import project_stats, wilson_ci95
+from generations.services.reviews import review_record, review_undo
+from generations.services.rollups import rollups_rebuild, rollups_refresh, rollups_rows
+
+from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
+
+D1, D2, D3 = (dt.datetime(2026, 11, d, 9, 30, tzinfo=dt.UTC) for d in (1, 2, 3))
+
+# (shot, version, model, cost, seconds, created, reviews: [(reviewer, verdict, tags)])
+TAKES = [
+    ("alley", 1, "sora-2", "1.00", 8, D1, [("lead", "reject", ["flicker", "warping"])]),
+    ("alley", 1, "sora-2", "1.00", 8, D1, [("lead", "reject", ["warping", "anatomy"])]),
+    ("alley", 1, "veo-3", "3.00", 8, D1, [("editor", "reject", ["warping", "blur", "flicker"])]),
+    ("alley", 1, "veo-3", "3.00", 8, D2, [("lead", "accept", [])]),
+    ("alley", 2, "sora-2", "1.50", 10, D2, [("lead", "accept", []),
+                                             ("editor", "reject", ["anatomy"])]),
+    ("alley", 2, "sora-2", "1.50", 10, D2, [("editor", "accept", [])]),
+    ("alley", 2, "kling-2", "0.50", 5, D3, [("editor", "reject", ["warping"]),
+                                              ("lead", "reject", ["warping", "flicker"])]),
+    ("rooftop", 1, "kling-2", "0.50", 5, D3, []),
+    ("rooftop", 1, "sora-2", "1.25", 8, D3, [("lead", "accept", []), ("lead", "undo", [])]),
+    ("rooftop", 1, "veo-3", "3.00", 8, D3, [("editor", "accept", [])]),
+]  # fmt: skip
+
+
+@pytest.fixture
+def fixture_project(db):
+    project = ProjectFactory(slug="fixture", budget_usd=Decimal("20.00"), target_accepted_takes=5)
+    users = {name: UserFactory(username=f"{name}@studio.test") for name in ("lead", "editor")}
+    tags = {t.slug: t for t in FailureTag.objects.all()}
+    versions = {}
+    clock = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
+    for shot_name, number, model, cost, seconds, created, reviews in TAKES:
+        if (shot_name, number) not in versions:
+            shot = ShotFactory(project=project, name=shot_name) if number == 1 else None
+            shot = shot or versions[(shot_name, 1)].shot
+            versions[(shot_name, number)] = PromptVersionFactory(shot=shot, number=number)
+        take = TakeFactory(
+            prompt_version=versions[(shot_name, number)],
+            model=model,
+            cost_usd=Decimal(cost),
+            duration_s=Decimal(seconds),
+            created_at=created,
+        )
+        for reviewer, verdict, slugs in reviews:
+            clock += dt.timedelta(minutes=1)
+            if verdict == "undo":
+                review_undo(take=take, reviewer=users[reviewer])
+                continue
+            review_record(
+                take=take,
+                reviewer=users[reviewer],
+                verdict=verdict,
+                tags=[tags[s] for s in slugs],
+                at=clock,
+            )
+    rollups_refresh(project_id=project.pk)
+    return project
+
+
+def test_counts_and_acceptance(fixture_project):
+    s = project_stats(project=fixture_project)
+    # Takes 8 (unreviewed) and 9 (accepted, then undone) are unreviewed; take 5 was re-reviewed
+    # from accept to reject, so only takes 4, 6 and 10 are accepted.
+    assert (s["takes"], s["reviewed"], s["accepted"], s["rejected"]) == (10, 8, 3, 5)
+    assert s["acceptance_rate"] == 0.375
+    assert s["acceptance_ci95"] == wilson_ci95(3, 8)
+
+
+def test_wilson_interval_matches_the_spec_example():
+    # SPEC §4: 163 accepted of 624 reviewed -> [0.2282, 0.2971].
+    assert wilson_ci95(163, 624) == [0.2282, 0.2971]
+    assert wilson_ci95(0, 0) is None
+    low, high = wilson_ci95(0, 10)
+    assert low == 0.0 and 0.27 < high < 0.28
+
+
+def test_first_pass_and_by_pass(fixture_project):
+    s = project_stats(project=fixture_project)
+    first = s["first_pass"]
+    assert (first["reviewed"], first["accepted"], first["acceptance_rate"]) == (5, 2, 0.4)
+    assert first["position"] == "above"
+    assert s["by_pass"]["1"]["takes"] == 7
+    assert (s["by_pass"]["2"]["takes"], s["by_pass"]["2"]["reviewed"]) == (3, 3)
+    assert s["by_pass"]["2"]["accepted"] == 1
+    assert set(s["by_pass"]) == {"1", "2"}
+
+
+def test_by_model_with_spend_and_costs(fixture_project):
+    m = project_stats(project=fixture_project)["by_model"]
+    assert {k: (v["takes"], v["reviewed"], v["accepted"]) for k, v in m.items()} == {
+        "sora-2": (5, 4, 1),
+        "veo-3": (3, 3, 2),
+        "kling-2": (2, 1, 0),
+    }
+    assert (m["sora-2"]["spend_usd"], m["veo-3"]["spend_usd"], m["kling-2"]["spend_usd"]) == (
+        6.25,
+        9.0,
+        1.0,
+    )
+    assert m["veo-3"]["cost_per_accepted_usd"] == 4.5
+    assert m["veo-3"]["cost_per_accepted_second_usd"] == round(9 / 16, 4)
+    assert m["sora-2"]["cost_per_accepted_second_usd"] == round(6.25 / 10, 4)
+    assert m["kling-2"]["cost_per_accepted_usd"] is None  # nothing accepted: undefined
+
+
+def test_spend_seconds_and_costs(fixture_project):
+    s = project_stats(project=fixture_project)
+    assert s["spend_usd"] == 16.25  # every take, reviewed or not
+    assert s["accepted_seconds"] == 26.0  # takes 4 (8 s), 6 (10 s), 10 (8 s)
+    assert s["cost_per_accepted_usd"] == round(16.25 / 3, 4)
+    assert s["cost_per_accepted_second_usd"] == round(16.25 / 26, 4)
+
+
+def test_shots_and_prompt_versions(fixture_project):
+    s = project_stats(project=fixture_project)
+    shots = {k: (v["takes"], v["reviewed"], v["accepted"]) for k, v in s["by_shot"].items()}
+    assert shots == {"alley": (7, 7, 2), "rooftop": (3, 1, 1)}
+    versions = {k: (v["takes"], v["reviewed"]) for k, v in s["by_prompt_version"].items()}
+    assert versions == {"alley v1": (4, 4), "alley v2": (3, 3), "rooftop v1": (3, 1)}
+
+
+def test_failure_breakdown_counts_current_reviews_of_rejected_takes(fixture_project):
+    s = project_stats(project=fixture_project)
+    # Take 5's accept has no tags, its current reject carries anatomy; take 7's first review
+    # (warping only) is superseded by warping + flicker.
+    assert s["failure_breakdown"] == {"warping": 4, "flicker": 3, "anatomy": 2, "blur": 1}
+    assert list(s["failure_breakdown"]) == ["warping", "flicker", "anatomy", "blur"]
+    assert s["failure_by_model"] == {
+        "kling-2": {"flicker": 1, "warping": 1},
+        "sora-2": {"anatomy": 2, "warping": 2, "flicker": 1},
+        "veo-3": {"blur": 1, "flicker": 1, "warping": 1},
+    }
+    assert s["failure_by_pass"] == {
+        "1": {"warping": 3, "flicker": 2, "anatomy": 1, "blur": 1},
+        "2": {"anatomy": 1, "flicker": 1, "warping": 1},
+    }
+    assert s["failure_by_shot"] == {"alley": {"warping": 4, "flicker": 3, "anatomy": 2, "blur": 1}}
+
+
+def test_tag_cooccurrence(fixture_project):
+    pairs = {
+        tuple(p["tags"]): p["takes"]
+        for p in project_stats(project=fixture_project)["tag_cooccurrence"]
+    }
+    assert pairs == {
+        ("flicker", "warping"): 3,
+        ("anatomy", "warping"): 1,
+        ("blur", "flicker"): 1,
+        ("blur", "warping"): 1,
+    }
+
+
+def test_reviewers_and_agreement(fixture_project):
+    s = project_stats(project=fixture_project)
+    lead, editor = s["by_reviewer"]["lead@studio.test"], s["by_reviewer"]["editor@studio.test"]
+    # The undo writes a "clear" review, which is not a judgement.
+    assert (lead["reviews"], lead["accepted"], lead["share_accepted"]) == (6, 3, 0.5)
+    assert (editor["reviews"], editor["accepted"], editor["share_accepted"]) == (5, 2, 0.4)
+    # Both judged takes 5 (accept vs reject) and 7 (reject and reject).
+    assert (lead["compared"], lead["agreed"], lead["agreement"]) == (2, 1, 0.5)
+    assert s["reviewer_agreement"] == {"pairs": 2, "agreed": 1, "rate": 0.5}
+
+
+def test_burn_budget_and_forecast(fixture_project):
+    s = project_stats(project=fixture_project)
+    assert s["burn_by_day"] == [
+        {"date": "2026-11-01", "spend_usd": 5.0, "cumulative_usd": 5.0},
+        {"date": "2026-11-02", "spend_usd": 6.0, "cumulative_usd": 11.0},
+        {"date": "2026-11-03", "spend_usd": 5.25, "cumulative_usd": 16.25},
+    ]
+    assert s["budget_usd"] == 20.0
+    assert s["budget_used"] == 0.8125
+    f = s["forecast"]
+    # 2 more accepted takes at 3/8 acceptance -> ceil(5.33) = 6 takes at 1.625 each.
+    assert f["takes_needed"] == 6
+    assert f["spend_to_target_usd"] == 9.75
+    assert f["spend_at_target_usd"] == 26.0
+    # 16.25 over the 14-day window ending 2026-11-03; 3.75 left -> ceil(3.23) = 4 days.
+    assert f["burn_rate_usd_per_day"] == round(16.25 / 14, 4)
+    assert f["run_out_date"] == "2026-11-07"
+    assert s["computed_at"].endswith("Z")
+
+
+def test_budget_already_spent_runs_out_on_the_day_it_crossed(fixture_project):
+    Project.objects.filter(pk=fixture_project.pk).update(budget_usd=Decimal("10"))
+    fixture_project.refresh_from_db()
+    assert project_stats(project=fixture_project)["forecast"]["run_out_date"] == "2026-11-02"
+
+
+def test_refresh_after_a_change_equals_a_rebuild(fixture_project):
+    take = fixture_project.takes.get(current_verdict="accept", model="sora-2")
+    review_record(take=take, reviewer=UserFactory(username="third@studio.test"), verdict="reject",
+                  tags=[FailureTag.objects.get(slug="blur")])  # fmt: skip
+    written = rollups_refresh(project_id=fixture_project.pk)
+    assert 0 < written < RollupRow.objects.filter(project=fixture_project).count()
+    incremental = rollups_rows(project_id=fixture_project.pk)
+    rollups_rebuild(project_id=fixture_project.pk)
+    assert rollups_rows(project_id=fixture_project.pk) == incremental
+    assert project_stats(project=fixture_project)["failure_breakdown"]["blur"] == 2
+
+
+def test_a_refresh_run_twice_leaves_the_same_rows(fixture_project):
+    before = rollups_rows(project_id=fixture_project.pk)
+    assert rollups_refresh(project_id=fixture_project.pk) == 0
+    assert rollups_rows(project_id=fixture_project.pk) == before
+
+
+def test_project_stats_command_prints_only_json(fixture_project):
+    out = StringIO()
+    call_command("project_stats", "fixture", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data == json.loads(json.dumps(project_stats(project=fixture_project)))
+
+
+def test_recompute_stats_command_rebuilds(fixture_project):
+    RollupRow.objects.filter(project=fixture_project).delete()
+    out = StringIO()
+    call_command("recompute_stats", "fixture", stdout=out)
+    assert "fixture:" in out.getvalue()
+    assert project_stats(project=fixture_project)["takes"] == 10
