@@ -73,6 +73,8 @@ def probe(source) -> VideoInfo:
         codec = stream.codec_context.name or ""
         if duration <= 0 or fps <= 0 or not width or not height:
             raise NotAVideo("The video has no duration, frame rate or size.")
+        _check_complete(container, stream)
+        container.seek(0)
         try:
             next(container.decode(stream))
         except (StopIteration, av.FFmpegError) as exc:
@@ -87,6 +89,24 @@ def probe(source) -> VideoInfo:
         )
     finally:
         container.close()
+
+
+def _check_complete(container, stream) -> None:
+    """Read every packet (no decoding: milliseconds) so a file cut short is refused. A
+    'faststart' MP4 keeps its index up front, so an interrupted download still opens and
+    claims its full duration; its last packet then comes back corrupt, or packets are missing."""
+    packets = 0
+    try:
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue  # the demuxer's end-of-stream marker
+            if packet.is_corrupt:
+                raise NotAVideo("The video is truncated: its last frames are missing.")
+            packets += 1
+    except av.FFmpegError as exc:
+        raise NotAVideo("The video is truncated or damaged.") from exc
+    if stream.frames and packets < stream.frames:
+        raise NotAVideo("The video is truncated: its last frames are missing.")
 
 
 def _jpeg(image: Image.Image, quality: int = 82) -> bytes:
