@@ -1,3 +1,4 @@
+import importlib
 import os
 import pathlib
 
@@ -28,6 +29,18 @@ def pytest_configure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     celery_app.conf.task_default_queue = f"dailies-test-{worker}"
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Put back the reference data of the data migrations (failure taxonomy, default prices):
+    a transactional test flushes every table, and with --reuse-db the next session would start
+    without them. Idempotent (update_or_create / get_or_create)."""
+    from django.apps import apps
+
+    seed = importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed
+    with django_db_blocker.unblock():
+        seed(apps, None)
 
 
 @pytest.fixture(autouse=True)
