@@ -1,0 +1,199 @@
+"""Analytics dashboards (producer, creative, editor). They read rollups only; each page polls a
+tiny endpoint that answers 204 until the rollup revision moves, then swaps in the new panel."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..access import get_project
+from ..models import JobState
+from ..selectors.stats import FIRST_PASS_BAND, project_stats, rollup_state
+from ..services import rollups as rollup_services
+from ..services import tokens as token_services
+from . import charts
+
+KINDS = {"producer": "Producer", "creative": "Creative", "editor": "Editor"}
+TEMPLATE = "generations/dashboards/dashboard.html"
+
+
+def _alert(used: float | None) -> tuple[str, str] | None:
+    if used is None:
+        return None
+    if used >= 1:
+        return "over", f"Over budget: {used:.0%} of the budget is spent."
+    if used >= 0.8:
+        return "warn", f"{used:.0%} of the budget is spent (alert at 80%)."
+    if used >= 0.5:
+        return "info", f"Half the budget is spent ({used:.0%})."
+    return None
+
+
+def _producer(stats: dict, request) -> dict:
+    forecast = stats["forecast"]
+    forecast_to = None
+    if forecast["run_out_date"] and stats["budget_usd"] and stats["burn_by_day"]:
+        last = stats["burn_by_day"][-1]
+        if forecast["run_out_date"] > last["date"]:
+            forecast_to = (forecast["run_out_date"], stats["budget_usd"])
+    models = [(m, v["cost_per_accepted_second_usd"]) for m, v in stats["by_model"].items()]
+    return {
+        "alert": _alert(stats["budget_used"]),
+        "gauge": charts.gauge(stats["budget_used"]),
+        "burn_chart": charts.burn_chart(
+            stats["burn_by_day"],
+            budget=stats["budget_usd"],
+            forecast_to=forecast_to,
+            title="Cumulative spend vs budget, with the forecast at the last 14 days' burn",
+        ),  # fmt: skip
+        "cost_chart": charts.bar_chart(
+            models,
+            title="Cost per accepted second by model",
+            x_label="Model",
+            y_label="USD per accepted second",
+            fmt=lambda v: f"${v:.2f}",
+        ),  # fmt: skip
+    }
+
+
+def _creative(stats: dict, request) -> dict:
+    passes = [(f"pass {k}", v["acceptance_rate"], v["acceptance_ci95"])
+              for k, v in stats["by_pass"].items()]  # fmt: skip
+    shots = sorted({v["shot"] for v in stats["by_prompt_version"].values()})
+    shot = request.GET.get("shot") or (shots[0] if shots else "")
+    versions = {k: v for k, v in stats["by_prompt_version"].items() if v["shot"] == shot}
+    return {
+        "band": FIRST_PASS_BAND,
+        "pass_chart": charts.interval_chart(
+            passes,
+            title="Acceptance by pass, with 95% intervals and the 10–20% first-pass band",
+            x_label="Pass",
+            band=FIRST_PASS_BAND,
+        ),  # fmt: skip
+        "shots": shots,
+        "picked_shot": shot,
+        "versions": versions,
+        "version_chart": charts.interval_chart(
+            [
+                (k.rsplit(" ", 1)[-1], v["acceptance_rate"], v["acceptance_ci95"])
+                for k, v in versions.items()
+            ],
+            title=f"Acceptance by prompt version in {shot}",
+            x_label="Prompt version",
+        ),  # fmt: skip
+        "pareto": charts.pareto_chart(stats["failure_breakdown"], title="Why takes fail (Pareto)"),
+    }
+
+
+def _editor(stats: dict, request) -> dict:
+    by_shot = stats["failure_by_shot"]
+    tags = list(stats["failure_breakdown"])
+    rows = sorted(by_shot, key=lambda s: -sum(by_shot[s].values()))
+    values = {(s, t): n for s, counts in by_shot.items() for t, n in counts.items()}
+    return {
+        "tags": tags,
+        "rows": [(s, [by_shot[s].get(t, 0) for t in tags], sum(by_shot[s].values())) for s in rows],
+        "heatmap": charts.heatmap(rows, tags, values, title="Failure tags by shot"),
+    }
+
+
+BUILDERS = {"producer": _producer, "creative": _creative, "editor": _editor}
+
+
+def _context(request, access, kind: str) -> dict:
+    stats = project_stats(project=access.project)
+    return {
+        "project": access.project,
+        "access": access,
+        "tab": "dashboards",
+        "kind": kind,
+        "kinds": KINDS,
+        "kind_name": KINDS[kind],
+        "stats": stats,
+        "state": rollup_state(project=access.project),
+        "shot_query": request.GET.get("shot", ""),
+        **BUILDERS[kind](stats, request),
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request, slug, kind):
+    if kind not in KINDS:
+        raise Http404("No such dashboard")
+    access = get_project(request, slug)
+    template = f"{TEMPLATE}#panel" if request.htmx else TEMPLATE
+    return render(request, template, _context(request, access, kind))
+
+
+@login_required
+@require_GET
+def dashboard_live(request, slug, kind):
+    """Polled every few seconds: 204 (htmx keeps the page) until the rollup revision moves."""
+    if kind not in KINDS:
+        raise Http404("No such dashboard")
+    access = get_project(request, slug)
+    state = rollup_state(project=access.project)
+    if request.GET.get("rev") == str(state.revision if state else 0):
+        return HttpResponse(status=204)
+    return render(request, f"{TEMPLATE}#panel", _context(request, access, kind))
+
+
+def _progress(request, access, status=200):
+    state = rollup_state(project=access.project)
+    return render(
+        request,
+        f"{TEMPLATE}#progress",
+        {"project": access.project, "access": access, "state": state,
+         "running": bool(state and state.job_state in (JobState.QUEUED, JobState.RUNNING))},
+        status=status,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def stats_recompute(request, slug):
+    access = get_project(request, slug, "recompute")
+    if rollup_services.rollups_job_start(project_id=access.project.pk):
+        from ..tasks import rollups_recompute
+
+        try:
+            rollups_recompute.delay(access.project.pk)
+        except Exception:
+            rollup_services.rollups_job_progress(
+                project_id=access.project.pk, percent=0, state=JobState.FAILED,
+                message="The task queue is unreachable; the reconciler will catch up.",
+            )  # fmt: skip
+    if request.htmx:
+        return _progress(request, access, status=202)
+    messages.info(request, "Recompute started.")
+    return redirect("dashboards", slug)
+
+
+@login_required
+@require_GET
+def stats_progress(request, slug):
+    return _progress(request, get_project(request, slug))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request):
+    """Create and revoke personal API tokens; a new secret is shown once."""
+    secret = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            token = request.user.api_tokens.filter(pk=request.POST["revoke"]).first()
+            if token:
+                token_services.api_token_revoke(token=token)
+                messages.success(request, f"Revoked {token.name}.")
+            return redirect("api_tokens")
+        _token, secret = token_services.api_token_create(
+            user=request.user, name=request.POST.get("name", "")[:100]
+        )
+    return render(
+        request,
+        "generations/dashboards/tokens.html",
+        {"tokens": request.user.api_tokens.all(), "secret": secret},
+    )

@@ -1,0 +1,85 @@
+"""The stats API: members only, by session or by bearer token; 404 for everyone else."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from generations.models import ApiToken, Membership, Role
+from generations.selectors.stats import project_stats
+from generations.services.tokens import api_token_create
+
+from .factories import UserFactory
+from .test_stats import fixture_project  # noqa: F401  (shared fixture)
+
+SPEC_KEYS = {
+    "takes", "reviewed", "accepted", "rejected", "acceptance_rate", "acceptance_ci95",
+    "first_pass", "by_pass", "by_model", "spend_usd", "accepted_seconds",
+    "cost_per_accepted_usd", "cost_per_accepted_second_usd", "failure_breakdown",
+    "burn_by_day", "budget_usd", "budget_used", "computed_at",
+}  # fmt: skip
+
+
+@pytest.fixture
+def viewer(fixture_project):  # noqa: F811
+    user = UserFactory(username="client@studio.test")
+    Membership.objects.create(project=fixture_project, user=user, role=Role.VIEWER)
+    return user
+
+
+def url():
+    return reverse("api_project_stats", args=["fixture"])
+
+
+def test_a_member_reads_the_spec_json_by_session(client, viewer, fixture_project):  # noqa: F811
+    client.force_login(viewer)
+    response = client.get(url())
+    assert response.status_code == 200
+    data = response.json()
+    assert set(data) >= SPEC_KEYS
+    assert data == json.loads(json.dumps(project_stats(project=fixture_project)))
+    assert data["takes"] == 10 and data["by_model"]["veo-3"]["accepted"] == 2
+
+
+def test_a_bearer_token_works_without_a_session(client, viewer):
+    _token, secret = api_token_create(user=viewer, name="ci")
+    response = client.get(url(), headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200
+    assert response.json()["reviewed"] == 8
+    token = ApiToken.objects.get(user=viewer)
+    assert token.last_used_at is not None
+    assert secret not in (token.key_hash, token.prefix)  # only a hash is stored
+
+
+def test_it_checks_membership(client, fixture_project, outsider):  # noqa: F811
+    client.force_login(outsider)
+    assert client.get(url()).status_code == 404
+    _token, secret = api_token_create(user=outsider, name="x")
+    assert client.get(url(), headers={"Authorization": f"Bearer {secret}"}).status_code == 404
+
+
+def test_a_bad_token_or_no_login_answers_404(client, viewer):
+    assert client.get(url()).status_code == 404
+    assert client.get(url(), headers={"Authorization": "Bearer dly_nope"}).status_code == 404
+    # A bad token is refused even alongside a valid session.
+    client.force_login(viewer)
+    assert client.get(url(), headers={"Authorization": "Bearer dly_nope"}).status_code == 404
+
+
+def test_the_token_command_prints_a_working_secret(client, viewer):
+    out = StringIO()
+    call_command("api_token_create", "client@studio.test", "--name", "laptop", stdout=out)
+    secret = out.getvalue().strip()
+    assert client.get(url(), headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+
+
+def test_tokens_page_creates_and_revokes(client, viewer):
+    client.force_login(viewer)
+    response = client.post(reverse("api_tokens"), {"name": "notebook"})
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=viewer, name="notebook")
+    assert token.prefix in response.content.decode()
+    client.post(reverse("api_tokens"), {"revoke": token.pk})
+    assert not ApiToken.objects.filter(pk=token.pk).exists()

@@ -1,0 +1,90 @@
+"""Dashboards: members see the rollup numbers with SVG charts and tables; the live endpoint
+answers 204 until the rollup revision moves; only owners may start a recompute."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from generations.models import JobState, Membership, ProjectRollup, Role
+from generations.services.rollups import rollups_refresh
+
+from .factories import UserFactory
+from .test_stats import fixture_project  # noqa: F401  (shared fixture)
+
+
+@pytest.fixture
+def people(fixture_project):  # noqa: F811
+    out = {}
+    for name, role, owner in (("boss", Role.PRODUCER, True), ("client", Role.VIEWER, False)):
+        out[name] = UserFactory(username=f"{name}@studio.test")
+        Membership.objects.create(
+            project=fixture_project, user=out[name], role=role, is_owner=owner
+        )
+    return out
+
+
+@pytest.mark.parametrize("kind", ["producer", "creative", "editor"])
+def test_each_dashboard_renders_charts_with_tables(client, people, kind):
+    client.force_login(people["client"])
+    response = client.get(reverse("dashboard", args=["fixture", kind]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<svg" in html and "<table" in html and "Computed" in html
+    assert 'hx-trigger="every 2s"' in html
+
+
+def test_producer_shows_budget_alert_and_run_out_date(client, people):
+    client.force_login(people["client"])
+    html = client.get(reverse("dashboard", args=["fixture", "producer"])).content.decode()
+    assert "81% of the budget is spent" in html  # 16.25 of 20
+    assert "2026-11-07" in html
+    assert "forecast" in html
+
+
+def test_creative_shows_the_first_pass_band_and_versions(client, people):
+    client.force_login(people["client"])
+    url = reverse("dashboard", args=["fixture", "creative"])
+    html = client.get(url, {"shot": "alley"}).content.decode()
+    assert "expected first pass 10%–20%" in html
+    assert "above the band" in html
+    assert (
+        "alley v2" in html
+        and "rooftop v1"
+        not in html.split("Why takes fail")[0].split("Acceptance by prompt version")[1]
+    )
+
+
+def test_editor_shows_tags_by_shot(client, people):
+    client.force_login(people["client"])
+    html = client.get(reverse("dashboard", args=["fixture", "editor"])).content.decode()
+    row = re.search(r"<tr><td>alley</td>(.*?)</tr>", html).group(1)
+    assert re.findall(r">(\d+)<", row) == ["4", "3", "2", "1", "10"]
+
+
+def test_it_checks_membership(client, people, outsider):
+    client.force_login(outsider)
+    assert client.get(reverse("dashboard", args=["fixture", "producer"])).status_code == 404
+
+
+def test_live_endpoint_waits_for_a_new_revision(client, people, fixture_project):  # noqa: F811
+    client.force_login(people["client"])
+    live = reverse("dashboard_live", args=["fixture", "producer"])
+    revision = ProjectRollup.objects.get(project=fixture_project).revision
+    assert client.get(live, {"rev": revision}).status_code == 204
+    rollups_refresh(project_id=fixture_project.pk)
+    response = client.get(live, {"rev": revision}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert f'data-revision="{revision + 1}"' in response.content.decode()
+    assert "<html" not in response.content.decode()  # only the panel partial
+
+
+def test_only_owners_recompute(client, people, fixture_project):  # noqa: F811
+    url = reverse("stats_recompute", args=["fixture"])
+    client.force_login(people["client"])
+    assert client.post(url).status_code == 403
+    client.force_login(people["boss"])
+    response = client.post(url, headers={"HX-Request": "true"})
+    assert response.status_code == 202
+    assert "<progress" in response.content.decode()
+    assert ProjectRollup.objects.get(project=fixture_project).job_state == JobState.QUEUED
