@@ -33,4 +33,4 @@ lint: install
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 bench: install
-	DEBUG=1 $(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
