@@ -140,7 +140,8 @@ def version_detail(request, slug, version_id):
             "diff": diff,
             "negative_diff": negative_diff,
             "params_diff": params_diff,
-            "siblings": shot.versions.order_by("number").only("id", "number"),
+            # shot_id too: the related manager reads it on every row, a query each if deferred.
+            "siblings": shot.versions.order_by("number").only("id", "number", "shot_id"),
             "takes": prompt_selectors.version_takes(version=version),
             "tags": FailureTag.objects.all(),
         },
