@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -131,9 +132,15 @@ def budget_edit(request, slug):
         if "usd_per_second" in request.POST:
             price_form = ModelPriceForm(request.POST)
             if price_form.is_valid():
-                project_services.model_price_set(project=project, **price_form.cleaned_data)
-                messages.success(request, f"Price for {price_form.cleaned_data['model']} saved.")
-                return redirect("budget_edit", slug)
+                try:
+                    project_services.model_price_set(project=project, **price_form.cleaned_data)
+                except ValidationError as exc:  # e.g. this model already has a price from then
+                    price_form.add_error(None, exc)
+                else:
+                    messages.success(
+                        request, f"Price for {price_form.cleaned_data['model']} saved."
+                    )
+                    return redirect("budget_edit", slug)
         else:
             budget_form = BudgetForm(request.POST)
             if budget_form.is_valid():
