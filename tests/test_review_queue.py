@@ -10,9 +10,15 @@ from generations.models import FailureTag, Membership, Review, Role, Verdict
 from generations.selectors.queue import QueueFilters, queue_ids
 from generations.services.reviews import review_record
 
+from .browser.support import seed_taxonomy
 from .factories import PromptVersionFactory, TakeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _taxonomy(db):
+    seed_taxonomy()
 
 
 @pytest.fixture
