@@ -132,6 +132,11 @@ DAILIES_MAX_UPLOAD_BYTES = DAILIES_MAX_UPLOAD_MB * 1024 * 1024
 DAILIES_MAX_FILES_PER_UPLOAD = env_int("DAILIES_MAX_FILES_PER_UPLOAD", 50)
 DATA_UPLOAD_MAX_NUMBER_FILES = DAILIES_MAX_FILES_PER_UPLOAD
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "generations.uploads.SizeCapUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project_list"

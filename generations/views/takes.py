@@ -24,7 +24,14 @@ def take_upload(request, slug, version_id):
     rejected: list[str] = []
     if request.method == "POST":
         form = TakeUploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        # Files over the cap were dropped while streaming in (generations.uploads).
+        rejected = [
+            f"{name}: over the {settings.DAILIES_MAX_UPLOAD_BYTES / 1_048_576:,.1f} MB limit."
+            for name in getattr(request, "oversize_uploads", [])
+        ]
+        if not form.is_valid() and rejected and list(form.errors) == ["files"]:
+            form.errors.pop("files")  # "choose a file" would hide the real reason above
+        elif form.is_valid():
             data = form.cleaned_data
             # Sniff every file first, then store the good ones: a bad file never blocks the
             # good ones, and a refused file leaves nothing behind.

@@ -1,0 +1,36 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from generations.models import Membership, Role, Take
+from generations.services import media
+
+from .factories import PromptVersionFactory, UserFactory
+
+
+@pytest.mark.django_db
+def test_an_oversize_file_is_dropped_while_streaming_and_the_others_land(
+    client, settings, tmp_path
+):
+    version = PromptVersionFactory()
+    lead = UserFactory()
+    Membership.objects.create(project=version.shot.project, user=lead, role=Role.LEAD)
+    client.force_login(lead)
+    small, big = tmp_path / "small.mp4", tmp_path / "big.mp4"
+    media.render_test_clip(small, seconds=1)
+    media.render_test_clip(big, seconds=4, size=(640, 360))
+    settings.DAILIES_MAX_UPLOAD_BYTES = (small.stat().st_size + big.stat().st_size) // 2
+    assert small.stat().st_size < settings.DAILIES_MAX_UPLOAD_BYTES < big.stat().st_size
+
+    files = [
+        SimpleUploadedFile("big.mp4", big.read_bytes(), "video/mp4"),
+        SimpleUploadedFile("small.mp4", small.read_bytes(), "video/mp4"),
+    ]
+    url = f"/projects/{version.shot.project.slug}/versions/{version.pk}/upload/"
+    response = client.post(url, {"files": files, "model": "sora-2"})
+
+    assert response.status_code == 400
+    assert "big.mp4: over the" in response.content.decode()
+    assert list(Take.objects.values_list("original_filename", flat=True)) == ["small.mp4"]
+    # Only one video reached storage.
+    stored = [p for p in (settings.MEDIA_ROOT / "takes").rglob("*") if p.is_file()]
+    assert len(stored) == 1 and stored[0].stat().st_size == small.stat().st_size
