@@ -317,3 +317,16 @@ def test_review_record_with_notes_input(members, take):
         notes=[NoteInput(seconds=0.5, text="stutter", tag_slug="jerky-motion")],
     )
     assert list(r.notes.values_list("frame", "tag__slug")) == [(12, "jerky-motion")]
+
+
+def test_a_verdict_whose_note_is_refused_saves_nothing(client, members, take):
+    lead = as_user(client, members["lead"])
+    response = lead.post(
+        review_url(take),
+        {"verdict": "reject", "tags": ["blur"], "note_seconds": "9.5", "note_text": "too late"},
+    )
+    assert response.status_code == 400
+    assert "past the end" in response.content.decode()
+    assert (Review.objects.count(), Note.objects.count()) == (0, 0)
+    take.refresh_from_db()
+    assert (take.current_review, take.current_verdict) == (None, "")
