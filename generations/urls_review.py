@@ -16,6 +16,11 @@ urlpatterns = [
     path(
         "projects/<slug:slug>/review/<int:take_id>/notes/", review.review_note, name="review_note"
     ),
+    path(
+        "projects/<slug:slug>/versions/<int:version_id>/checklist/",
+        review.version_checklist,
+        name="version_checklist",
+    ),
     path("projects/<slug:slug>/compare/", compare.compare_takes, name="compare_takes"),
     path("projects/<slug:slug>/grid/", grid.take_grid, name="take_grid"),
     path("projects/<slug:slug>/grid/tags/", grid.grid_bulk_tag, name="grid_bulk_tag"),

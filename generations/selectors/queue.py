@@ -205,3 +205,17 @@ def compare_takes(*, project: Project, ids: list[int]) -> list[Take]:
         )
     }
     return [by_id[i] for i in ids if i in by_id]
+
+
+def latest_take_ids(*, project: Project, version_ids: list[int]) -> list[int]:
+    """The newest take of each prompt version, in the order given (one query)."""
+    latest: dict[int, int] = {}
+    rows = (
+        Take.objects.filter(project=project, prompt_version_id__in=version_ids)
+        .order_by("prompt_version_id", "-created_at", "-id")
+        .distinct("prompt_version_id")
+        .values_list("prompt_version_id", "id")
+    )
+    for version_id, take_id in rows:
+        latest[version_id] = take_id
+    return [latest[v] for v in version_ids if v in latest]

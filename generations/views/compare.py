@@ -28,7 +28,12 @@ def _ids(request) -> list[int]:
 @require_GET
 def compare_takes(request, slug):
     access = get_project(request, slug)
-    takes = queue_selectors.compare_takes(project=access.project, ids=_ids(request))
+    ids = _ids(request)
+    if not ids and request.GET.get("versions"):
+        # ?versions=3,4: the latest take of each prompt version (the version page's link).
+        versions = [int(v) for v in request.GET["versions"].split(",") if v.strip().isdigit()]
+        ids = queue_selectors.latest_take_ids(project=access.project, version_ids=versions)
+    takes = queue_selectors.compare_takes(project=access.project, ids=ids)
     if len(takes) < 2:
         raise Http404("Choose two or more takes of this project to compare.")
     mode = "wipe" if request.GET.get("mode") == "wipe" else "side"

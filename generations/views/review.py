@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
-from ..access import get_project, get_take
+from ..access import get_project, get_take, get_version
 from ..forms import NoteForm, ReviewForm
 from ..models import FailureTag, Role
+from ..selectors import checklist as checklist_selectors
 from ..selectors import queue as queue_selectors
 from ..selectors import takes as take_selectors
 from ..services import projects as project_services
@@ -278,3 +279,22 @@ def review_settings(request, slug):
         },
         status=400 if error else 200,
     )
+
+
+@login_required
+@require_GET
+def version_checklist(request, slug, version_id):
+    """The practitioners' checklist for a prompt, with the project's evidence per item. Loaded
+    into the prompt version page by htmx; a plain page without JavaScript."""
+    access, version = get_version(request, slug, version_id)
+    context = {
+        "project": access.project,
+        "access": access,
+        "shot": version.shot,
+        "version": version,
+        "items": checklist_selectors.version_checklist(version=version),
+        "min_reviewed": checklist_selectors.MIN_REVIEWED,
+    }
+    if request.htmx:
+        return render(request, "generations/review/checklist.html#checklist", context)
+    return render(request, "generations/review/checklist.html", context)
