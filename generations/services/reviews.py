@@ -14,6 +14,13 @@ from .projects import ServiceError
 from .rollups import rollups_schedule
 
 
+class StaleReview(ServiceError):
+    """The take was judged by someone else after the reviewer loaded it."""
+
+
+ANY = object()  # review_record(expected_current=ANY): no staleness check
+
+
 @dataclass(frozen=True)
 class NoteInput:
     seconds: float
@@ -42,7 +49,10 @@ def review_record(
     notes: Iterable[NoteInput] = (),
     comment: str = "",
     at=None,
+    expected_current=ANY,
 ) -> Review:
+    """Append a verdict. `expected_current` is the current review id the reviewer saw (None for
+    unreviewed): checked under the row lock, so two reviewers cannot both win a race."""
     if verdict not in Verdict.values:
         raise ServiceError(f"Unknown verdict {verdict!r}.")
     tags = list(tags)
@@ -53,6 +63,11 @@ def review_record(
     with transaction.atomic():
         # Lock the take: two reviewers at once still get a well-defined "latest".
         take = Take.objects.select_for_update().get(pk=take.pk)
+        if expected_current is not ANY and take.current_review_id != expected_current:
+            raise StaleReview(
+                "Someone reviewed this take while you were looking: check the history, "
+                "then submit again. Your verdict was not saved yet."
+            )
         review = Review(
             take=take,
             reviewer=reviewer,

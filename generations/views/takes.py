@@ -112,46 +112,44 @@ def review_create(request, slug, take_id):
     status = 400
     if form.is_valid():
         data = form.cleaned_data
-        seen = data.get("seen_review")
-        if "seen_review" in request.POST and seen != take.current_review_id:
-            form.add_error(
-                None,
-                "Someone reviewed this take while you were looking: check the history, "
-                "then submit again. Your verdict was not saved yet.",
+        notes = []
+        if data.get("note_text"):
+            notes.append(
+                NoteInput(
+                    seconds=float(data["note_seconds"]),
+                    text=data["note_text"],
+                    tag_slug=data.get("note_tag") or "",
+                )
             )
+        # The form carries the review the reviewer saw; the service checks it under the lock.
+        seen = data.get("seen_review") if "seen_review" in request.POST else review_services.ANY
+        try:
+            with transaction.atomic():
+                review_services.review_record(
+                    take=take,
+                    reviewer=request.user,
+                    verdict=data["verdict"],
+                    tags=data["tags"],
+                    notes=notes,
+                    comment=data["comment"],
+                    expected_current=seen,
+                )
+        except review_services.StaleReview as exc:
+            form.add_error(None, str(exc))
+            take.refresh_from_db()
             form.data = form.data.copy()
             form.data["seen_review"] = take.current_review_id
             status = 409
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
         else:
-            notes = []
-            if data.get("note_text"):
-                notes.append(
-                    NoteInput(
-                        seconds=float(data["note_seconds"]),
-                        text=data["note_text"],
-                        tag_slug=data.get("note_tag") or "",
-                    )
-                )
-            try:
-                with transaction.atomic():
-                    review_services.review_record(
-                        take=take,
-                        reviewer=request.user,
-                        verdict=data["verdict"],
-                        tags=data["tags"],
-                        notes=notes,
-                        comment=data["comment"],
-                    )
-            except ServiceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                take.refresh_from_db()
-                if request.htmx:
-                    context = _take_context(request, access, take)
-                    response = render(request, "generations/take_detail.html#review", context)
-                    return trigger_client_event(response, "review-saved", {"take": take.pk})
-                messages.success(request, f"Saved: {data['verdict']}.")
-                return redirect(take)
+            take.refresh_from_db()
+            if request.htmx:
+                context = _take_context(request, access, take)
+                response = render(request, "generations/take_detail.html#review", context)
+                return trigger_client_event(response, "review-saved", {"take": take.pk})
+            messages.success(request, f"Saved: {data['verdict']}.")
+            return redirect(take)
     context = _take_context(request, access, take, form=form)
     template = "generations/take_detail.html" + ("#review" if request.htmx else "")
     return render(request, template, context, status=status)
