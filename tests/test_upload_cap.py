@@ -34,3 +34,30 @@ def test_an_oversize_file_is_dropped_while_streaming_and_the_others_land(
     # Only one video reached storage.
     stored = [p for p in (settings.MEDIA_ROOT / "takes").rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].stat().st_size == small.stat().st_size
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("container_format", "codec", "extension", "content_type"),
+    [
+        ("webm", "libvpx-vp9", "webm", "video/webm"),
+        ("matroska", "libx264", "mkv", "video/x-matroska"),
+    ],
+)
+def test_other_containers_are_stored_and_served_as_what_they_are(
+    client, tmp_path, container_format, codec, extension, content_type
+):
+    version = PromptVersionFactory()
+    lead = UserFactory()
+    Membership.objects.create(project=version.shot.project, user=lead, role=Role.LEAD)
+    client.force_login(lead)
+    path = tmp_path / "clip.bin"
+    media.render_test_clip(path, seconds=1, container_format=container_format, codec=codec)
+    url = f"/projects/{version.shot.project.slug}/versions/{version.pk}/upload/"
+    upload = SimpleUploadedFile("clip.mp4", path.read_bytes(), "video/mp4")  # a lying name
+    response = client.post(url, {"files": [upload], "model": "sora-2"})
+    assert response.status_code == 302
+    take = Take.objects.get()
+    assert take.media.name.endswith(f".{extension}")
+    served = client.get(f"/projects/{version.shot.project.slug}/takes/{take.pk}/media/video/")
+    assert served["Content-Type"] == content_type

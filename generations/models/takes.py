@@ -23,8 +23,13 @@ def _media_path(prefix: str, ext: str) -> str:
     return f"{prefix}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.{ext}"
 
 
+VIDEO_EXTENSIONS = {"mp4", "mov", "webm", "mkv", "avi"}
+
+
 def take_media_path(instance, filename: str) -> str:
-    return _media_path("takes", "mp4" if not filename.endswith(".mov") else "mov")
+    # The service names the file after the sniffed container ("upload.webm"), never the user.
+    ext = filename.rsplit(".", 1)[-1].lower()
+    return _media_path("takes", ext if ext in VIDEO_EXTENSIONS else "mp4")
 
 
 def take_image_path(instance, filename: str) -> str:

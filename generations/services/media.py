@@ -31,6 +31,15 @@ class VideoInfo:
     codec: str
     container: str
 
+    @property
+    def extension(self) -> str:
+        """The file extension for this container and codec, for storage and content type."""
+        if self.container == "avi":
+            return "avi"
+        if self.container.startswith("matroska"):
+            return "webm" if self.codec in {"vp8", "vp9", "av1"} else "mkv"
+        return "mp4"
+
 
 @dataclass
 class MediaAnalysis:
@@ -204,15 +213,18 @@ def render_test_clip(
     size: tuple[int, int] = (320, 180),
     hue: int = 0,
     flicker: bool = False,
+    container_format: str = "mp4",
+    codec: str = "libx264",
 ) -> None:
     """Render a small H.264 MP4 with PyAV (demo data and tests: no downloads). A moving bar over
     a gradient, with a frame counter drawn as blocks; `flicker` alternates the brightness."""
     width, height = size
-    container = av.open(str(path), mode="w", format="mp4")
-    stream = container.add_stream("libx264", rate=fps)
+    container = av.open(str(path), mode="w", format=container_format)
+    stream = container.add_stream(codec, rate=fps)
     stream.width, stream.height = width, height
     stream.pix_fmt = "yuv420p"
-    stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(fps)}
+    if codec == "libx264":
+        stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(fps)}
     total = max(1, round(seconds * fps))
     base = Image.new("RGB", (width, height))
     for x in range(width):

@@ -151,7 +151,7 @@ def take_register_upload(
     )
     take.full_clean(exclude=["media"])
     with transaction.atomic():
-        take.media.save("upload.mp4", upload, save=False)
+        take.media.save(f"upload.{info.extension}", upload, save=False)
         try:
             take.save()
         except Exception:
@@ -174,8 +174,14 @@ def _enqueue_media(take_id: int) -> None:
 
 
 def take_claim_for_processing(*, take_id: int) -> Take | None:
-    """The take to process, or None if it is gone or not in 'processing' (idempotent re-runs)."""
-    return Take.objects.filter(pk=take_id, status=TakeStatus.PROCESSING).first()
+    """Lock the take for processing; None if it is gone, already processed, or being processed
+    by another run right now (a redelivered task skips instead of working twice). Call inside a
+    transaction: the row lock is the claim and ends with it."""
+    return (
+        Take.objects.select_for_update(skip_locked=True)
+        .filter(pk=take_id, status=TakeStatus.PROCESSING)
+        .first()
+    )
 
 
 def take_process_media(*, take: Take) -> Take:

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from ..models import Take, TakeStatus
@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
     max_retries=5,
 )
 def take_process_media(self, take_id: int) -> str:
-    take = take_services.take_claim_for_processing(take_id=take_id)
-    if take is None:
-        return "skipped"
     try:
-        take_services.take_process_media(take=take)
+        with transaction.atomic():
+            take = take_services.take_claim_for_processing(take_id=take_id)
+            if take is None:
+                return "skipped"
+            take_services.take_process_media(take=take)
     except media.NotAVideo as exc:
         take_services.take_mark_broken(take_id=take_id, reason=str(exc))
         return "broken"
