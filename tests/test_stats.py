@@ -40,7 +40,11 @@ TAKES = [
 def fixture_project(db):
     project = ProjectFactory(slug="fixture", budget_usd=Decimal("20.00"), target_accepted_takes=5)
     users = {name: UserFactory(username=f"{name}@studio.test") for name in ("lead", "editor")}
-    tags = {t.slug: t for t in FailureTag.objects.all()}
+    # get_or_create: a transactional test before this one may have flushed the seeded taxonomy.
+    tags = {
+        s: FailureTag.objects.get_or_create(slug=s)[0]
+        for s in ("flicker", "warping", "anatomy", "blur")
+    }
     versions = {}
     clock = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
     for shot_name, number, model, cost, seconds, created, reviews in TAKES:
@@ -204,7 +208,7 @@ def test_budget_already_spent_runs_out_on_the_day_it_crossed(fixture_project):
 def test_refresh_after_a_change_equals_a_rebuild(fixture_project):
     take = fixture_project.takes.get(current_verdict="accept", model="sora-2")
     review_record(take=take, reviewer=UserFactory(username="third@studio.test"), verdict="reject",
-                  tags=[FailureTag.objects.get(slug="blur")])  # fmt: skip
+                  tags=[FailureTag.objects.get_or_create(slug="blur")[0]])  # fmt: skip
     written = rollups_refresh(project_id=fixture_project.pk)
     assert 0 < written < RollupRow.objects.filter(project=fixture_project).count()
     incremental = rollups_rows(project_id=fixture_project.pk)

@@ -1,0 +1,137 @@
+"""Integration with a real Celery worker over Redis (tests/conftest.py): rows are committed, the
+refresh is enqueued after commit, and the worker computes it."""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import OperationalError
+from django.urls import reverse
+
+from generations.models import FailureTag, JobState, Membership, ProjectRollup, Role
+from generations.selectors.stats import project_stats
+from generations.services import rollups as rollup_services
+from generations.services.reviews import review_record
+from generations.tasks import rollups_recompute, rollups_reconcile, rollups_refresh
+
+from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
+
+pytestmark = pytest.mark.worker
+
+
+def wait_for(predicate, timeout: float = 5.0, every: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+@pytest.fixture
+def setup(celery_worker):
+    project = ProjectFactory(slug="live", budget_usd=Decimal("100"))
+    lead = UserFactory(username="lead@studio.test")
+    Membership.objects.create(project=project, user=lead, role=Role.LEAD, is_owner=True)
+    version = PromptVersionFactory(shot=ShotFactory(project=project, name="alley"), number=1)
+    takes = [TakeFactory(prompt_version=version, model=m) for m in ("sora-2", "veo-3", "sora-2")]
+    rollup_services.rollups_refresh(project_id=project.pk)
+    return project, lead, takes
+
+
+def test_a_verdict_posted_through_the_web_shows_in_the_stats_api_within_2_seconds(client, setup):
+    project, lead, takes = setup
+    client.force_login(lead)
+    api = reverse("api_project_stats", args=[project.slug])
+    assert client.get(api).json()["accepted"] == 0
+    started = time.monotonic()
+    response = client.post(
+        reverse("review_create", args=[project.slug, takes[1].pk]), {"verdict": "accept"}
+    )
+    assert response.status_code in (200, 302)
+
+    def visible():
+        data = client.get(api).json()
+        return data["accepted"] == 1 and data["by_model"]["veo-3"]["accepted"] == 1
+
+    assert wait_for(visible, timeout=2.0)
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_task_run_twice_leaves_the_same_rows(setup):
+    project, lead, takes = setup
+    review_record(take=takes[0], reviewer=lead, verdict="reject",
+                  tags=[FailureTag.objects.get_or_create(slug="flicker")[0]])  # fmt: skip
+    assert wait_for(lambda: not ProjectRollup.objects.get(project=project).dirty)
+    first = rollup_services.rollups_rows(project_id=project.pk)
+    revision = ProjectRollup.objects.get(project=project).revision
+    rollups_refresh.delay(project.pk)
+    rollups_refresh.delay(project.pk)
+    assert wait_for(lambda: ProjectRollup.objects.get(project=project).revision >= revision + 2)
+    assert rollup_services.rollups_rows(project_id=project.pk) == first
+    assert first[("tag", "flicker", "")]["takes"] == 1
+
+
+def test_a_recompute_interrupted_midway_converges_after_the_retry(setup, monkeypatch):
+    """The worker 'dies' after deleting the old rows, inside the write transaction: the rows
+    roll back, the message is retried (acks_late, autoretry with backoff) and the numbers equal
+    a full recompute."""
+    project, lead, takes = setup
+    review_record(take=takes[2], reviewer=lead, verdict="accept")
+    calls = []
+    real_write_all = rollup_services._write_all
+
+    def crash_once(project_id, rows):
+        calls.append(project_id)
+        if len(calls) == 1:
+            rollup_services.RollupRow.objects.filter(project_id=project_id).delete()
+            raise OperationalError("server closed the connection unexpectedly (simulated)")
+        return real_write_all(project_id, rows)
+
+    monkeypatch.setattr(rollup_services, "_write_all", crash_once)
+    assert rollup_services.rollups_job_start(project_id=project.pk)
+    rollups_recompute.delay(project.pk)
+    assert wait_for(
+        lambda: ProjectRollup.objects.get(project=project).job_state == JobState.DONE, timeout=8
+    )
+    assert len(calls) == 2
+    stored = rollup_services.rollups_rows(project_id=project.pk)
+    assert stored == rollup_services.rollups_compute(project_id=project.pk)
+    stats = project_stats(project=project)
+    assert (stats["accepted"], stats["by_model"]["sora-2"]["accepted"]) == (1, 1)
+
+
+def test_a_burst_of_verdicts_coalesces_into_a_few_refreshes(setup):
+    project, lead, _ = setup
+    version = project.shots.get().versions.get()
+    takes = [TakeFactory(prompt_version=version, model="kling-2") for _ in range(30)]
+    rollup_services.rollups_refresh(project_id=project.pk)
+    before = ProjectRollup.objects.get(project=project).revision
+    for i, take in enumerate(takes):
+        review_record(take=take, reviewer=lead, verdict="accept" if i % 3 == 0 else "reject")
+
+    def settled():
+        state = ProjectRollup.objects.get(project=project)
+        return not state.dirty and not state.queued
+
+    assert wait_for(settled, timeout=5)
+    refreshes = ProjectRollup.objects.get(project=project).revision - before
+    assert 1 <= refreshes < 10  # 30 verdicts, a handful of refreshes
+    assert project_stats(project=project)["by_model"]["kling-2"]["accepted"] == 10
+
+
+def test_broker_down_keeps_the_verdict_and_the_reconciler_catches_up(setup, monkeypatch):
+    project, lead, takes = setup
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to redis (simulated)")
+
+    with monkeypatch.context() as m:
+        m.setattr(rollups_refresh, "apply_async", broker_down)
+        review_record(take=takes[0], reviewer=lead, verdict="accept")
+    state = ProjectRollup.objects.get(project=project)
+    assert state.dirty and not state.queued
+    assert project_stats(project=project)["accepted"] == 0  # not folded in yet
+    rollups_reconcile.delay()
+    assert wait_for(lambda: not ProjectRollup.objects.get(project=project).dirty)
+    assert project_stats(project=project)["accepted"] == 1
