@@ -154,20 +154,25 @@ def _add(into: dict, values: dict) -> None:
         into[field] += values[field]
 
 
+# Agreement without a self-join: per take, count the latest judgement of each reviewer and how
+# many accepted; a reviewer then agrees with (same verdict count − 1) of the (n − 1) others.
 _AGREEMENT_SQL = """
-WITH latest AS (
-    SELECT r.take_id, r.reviewer_id, r.verdict,
-           ROW_NUMBER() OVER (PARTITION BY r.take_id, r.reviewer_id
-                              ORDER BY r.created_at DESC, r.id DESC) AS rn
-    FROM {review} r JOIN {take} t ON t.id = r.take_id
-    WHERE t.project_id = %s AND r.verdict IN ('accept', 'reject')
+WITH judged AS (
+    SELECT take_id, reviewer_id, verdict FROM (
+        SELECT r.take_id, r.reviewer_id, r.verdict,
+               ROW_NUMBER() OVER (PARTITION BY r.take_id, r.reviewer_id
+                                  ORDER BY r.created_at DESC, r.id DESC) AS rn
+        FROM {review} r JOIN {take} t ON t.id = r.take_id
+        WHERE t.project_id = %s AND r.verdict IN ('accept', 'reject')
+    ) ranked WHERE rn = 1
+), per_take AS (
+    SELECT take_id, COUNT(*) AS n, SUM(CASE WHEN verdict = 'accept' THEN 1 ELSE 0 END) AS acc
+    FROM judged GROUP BY take_id HAVING COUNT(*) > 1
 )
-SELECT a.reviewer_id, COUNT(*),
-       SUM(CASE WHEN a.verdict = b.verdict THEN 1 ELSE 0 END)
-FROM latest a JOIN latest b
-  ON b.take_id = a.take_id AND b.reviewer_id <> a.reviewer_id AND b.rn = 1
-WHERE a.rn = 1
-GROUP BY a.reviewer_id
+SELECT j.reviewer_id, SUM(p.n - 1),
+       SUM(CASE WHEN j.verdict = 'accept' THEN p.acc - 1 ELSE p.n - p.acc - 1 END)
+FROM judged j JOIN per_take p ON p.take_id = j.take_id
+GROUP BY j.reviewer_id
 """
 
 _PAIRS_SQL = """
