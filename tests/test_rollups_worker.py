@@ -14,9 +14,19 @@ from generations.services import rollups as rollup_services
 from generations.services.reviews import review_record
 from generations.tasks import rollups_recompute, rollups_reconcile, rollups_refresh
 
+from .browser.support import seed_taxonomy
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
 
 pytestmark = pytest.mark.worker
+
+
+@pytest.fixture(autouse=True)
+def _reseed_taxonomy_after_flush(django_db_blocker):
+    """Set up before the worker's transactional_db, so torn down after its flush: put the seeded
+    taxonomy back for the tests that follow (it comes from a data migration)."""
+    yield
+    with django_db_blocker.unblock():
+        seed_taxonomy()
 
 
 def wait_for(predicate, timeout: float = 5.0, every: float = 0.02):
