@@ -1,9 +1,20 @@
 """Reads for project pages. Each function is a bounded number of indexed queries."""
 
-from django.db.models import Count, Q, Sum
+from decimal import Decimal
 
-from ..models import Membership, ModelPrice, Project, Shot, Take
-from ..models.reviews import Verdict
+from django.db.models import Count, Q
+
+from ..models import (
+    Dimension,
+    Membership,
+    ModelPrice,
+    Project,
+    ProjectRollup,
+    RollupRow,
+    Shot,
+    Take,
+    TakeStatus,
+)
 
 
 def projects_for_user(*, user):
@@ -17,34 +28,50 @@ def projects_for_user(*, user):
 
 
 def project_summary(*, project: Project) -> dict:
-    """Headline numbers for the overview from the denormalised current verdicts (one query).
-    The analytics dashboards read the worker-computed rollups instead."""
-    row = Take.objects.filter(project=project).aggregate(
-        takes=Count("id"),
-        reviewed=Count("id", filter=Q(current_verdict__in=[Verdict.ACCEPT, Verdict.REJECT])),
-        accepted=Count("id", filter=Q(current_verdict=Verdict.ACCEPT)),
-        processing=Count("id", filter=Q(status="processing")),
-        spend=Sum("cost_usd"),
-    )
+    """Headline numbers for the overview, read from the worker-computed rollup rows (so the page
+    costs the same at 1k or 1M takes), plus the few takes still being processed."""
+    row = (
+        RollupRow.objects.filter(project=project, dimension=Dimension.PROJECT)
+        .values("takes", "reviewed", "accepted", "spend_usd")
+        .first()
+    ) or {"takes": 0, "reviewed": 0, "accepted": 0, "spend_usd": Decimal(0)}
+    state = ProjectRollup.objects.filter(project=project).only("computed_at").first()
+    spend = row["spend_usd"]
     budget = project.budget_usd
-    spend = row["spend"] or 0
-    row["spend"] = spend
-    row["budget_used"] = (spend / budget) if budget else None
-    return row
+    return {
+        "takes": row["takes"],
+        "reviewed": row["reviewed"],
+        "accepted": row["accepted"],
+        "spend": spend,
+        "budget_used": (spend / budget) if budget else None,
+        # Indexed on status; only a handful of takes are ever processing at once.
+        "processing": Take.objects.filter(project=project, status=TakeStatus.PROCESSING).count(),
+        "computed_at": state.computed_at if state else None,
+    }
 
 
-def project_shots(*, project: Project):
-    return (
-        Shot.objects.filter(project=project)
-        .annotate(
-            n_versions=Count("versions", distinct=True),
-            n_takes=Count("takes", distinct=True),
-            n_accepted=Count(
-                "takes", filter=Q(takes__current_verdict=Verdict.ACCEPT), distinct=True
-            ),
+def _rollup_counts(project: Project, dimension: str) -> dict[str, dict]:
+    return {
+        r["key"]: r
+        for r in RollupRow.objects.filter(project=project, dimension=dimension).values(
+            "key", "takes", "reviewed", "accepted"
         )
+    }
+
+
+def project_shots(*, project: Project) -> list[Shot]:
+    """Shots with version counts, and take/accepted counts from the rollups."""
+    shots = list(
+        Shot.objects.filter(project=project)
+        .annotate(n_versions=Count("versions", distinct=True))
         .order_by("name")
     )
+    counts = _rollup_counts(project, Dimension.SHOT)
+    for shot in shots:
+        row = counts.get(str(shot.pk), {})
+        shot.n_takes = row.get("takes", 0)
+        shot.n_accepted = row.get("accepted", 0)
+    return shots
 
 
 def project_members(*, project: Project):

@@ -4,10 +4,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
-
-from ..models import PromptVersion, Shot, Take
-from ..models.reviews import Verdict
+from ..models import Dimension, PromptVersion, RollupRow, Shot, Take
 
 _TOKEN = re.compile(r"\s+|[^\w\s]|\w+")
 
@@ -44,19 +41,24 @@ def parameters_diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
 
 
 def shot_lineage(*, shot: Shot) -> list[PromptVersion]:
-    """The versions of a shot with take, reviewed and accepted counts: one grouped query."""
-    return list(
+    """The versions of a shot with take, reviewed and accepted counts from the rollup rows."""
+    versions = list(
         PromptVersion.objects.filter(shot=shot)
         .select_related("author", "parent")
-        .annotate(
-            n_takes=Count("takes"),
-            n_reviewed=Count(
-                "takes", filter=Q(takes__current_verdict__in=[Verdict.ACCEPT, Verdict.REJECT])
-            ),
-            n_accepted=Count("takes", filter=Q(takes__current_verdict=Verdict.ACCEPT)),
-        )
         .order_by("number")
     )
+    counts = {
+        r["key"]: r
+        for r in RollupRow.objects.filter(
+            project_id=shot.project_id, dimension=Dimension.VERSION, key2=str(shot.pk)
+        ).values("key", "takes", "reviewed", "accepted")
+    }
+    for version in versions:
+        row = counts.get(str(version.pk), {})
+        version.n_takes = row.get("takes", 0)
+        version.n_reviewed = row.get("reviewed", 0)
+        version.n_accepted = row.get("accepted", 0)
+    return versions
 
 
 def version_takes(*, version: PromptVersion, limit: int = 200):
