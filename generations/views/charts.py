@@ -8,8 +8,8 @@ from datetime import date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-W, H = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 46
+W, H = 640, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 66
 COLOURS = {
     "bar": "#5aa9f0",
     "accept": "#37c47a",
@@ -80,12 +80,27 @@ def _short(label: str, n: int = 12) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
+def _slanted(labels, slot: float) -> bool:
+    """Slant all category labels of a chart when any of them is wider than its slot, so many
+    passes or long tag names never overprint each other."""
+    return any(len(_short(str(label))) * 6.2 > slot for label in labels)
+
+
+def _x_tick(x: float, slant: bool, label) -> str:
+    text = _short(str(label))
+    if not slant:
+        return _text(x, H - BOTTOM + 14, text)
+    y = H - BOTTOM + 10
+    return _text(x, y, text, anchor="end", size=10, extra=f'transform="rotate(-35 {x:.1f} {y})"')
+
+
 def bar_chart(items, *, title, x_label, y_label, fmt=lambda v: f"{v:g}", colour="bar"):
     """Vertical bars; items are (label, value) with value a number or None (no bar)."""
     items = list(items)
     y_max = _nice_max(max([v for _, v in items if v is not None] or [0]))
     body = _axes(y_max, x_label, y_label, fmt)
     slot = (W - LEFT - RIGHT) / max(1, len(items))
+    slant = _slanted([label for label, _ in items], slot)
     for i, (label, value) in enumerate(items):
         x = LEFT + i * slot
         if value is not None:
@@ -95,7 +110,7 @@ def bar_chart(items, *, title, x_label, y_label, fmt=lambda v: f"{v:g}", colour=
                 f'height="{_y(0, y_max) - y:.1f}" fill="{COLOURS[colour]}">'
                 f"<title>{escape(label)}: {escape(fmt(value))}</title></rect>"
             )
-        body.append(_text(x + slot / 2, H - BOTTOM + 14, _short(str(label))))
+        body.append(_x_tick(x + slot / 2, slant, label))
     return _svg(title, body)
 
 
@@ -112,6 +127,7 @@ def interval_chart(points, *, title, x_label, y_label="Acceptance rate", band=No
         body.append(_text(W - RIGHT - 4, top - 3, caption, anchor="end", size=10,
                           colour=COLOURS["accent"]))  # fmt: skip
     slot = (W - LEFT - RIGHT) / max(1, len(points))
+    slant = _slanted([p[0] for p in points], slot)
     for i, (label, rate, ci) in enumerate(points):
         cx = LEFT + i * slot + slot / 2
         if rate is not None:
@@ -127,7 +143,7 @@ def interval_chart(points, *, title, x_label, y_label="Acceptance rate", band=No
                 f'<circle cx="{cx:.1f}" cy="{_y(rate, 1.0):.1f}" r="4" fill="{COLOURS["accept"]}">'
                 f"<title>{escape(label)}: {rate:.1%}</title></circle>"
             )
-        body.append(_text(cx, H - BOTTOM + 14, _short(str(label))))
+        body.append(_x_tick(cx, slant, label))
     return _svg(title, body)
 
 
@@ -191,8 +207,10 @@ def burn_chart(days, *, budget, forecast_to: tuple[str, float] | None, title):
         )
         body.append(_text(x(forecast_to[0]), _y(forecast_to[1], y_max) + 14, "forecast",
                           anchor="end", colour=COLOURS["accent"], size=10))  # fmt: skip
-    for day in (days[0]["date"], end.isoformat()):
-        body.append(_text(x(day), H - BOTTOM + 14, day))
+    # First and last day, anchored inwards so neither is cut at the edge.
+    body.append(_text(x(days[0]["date"]), H - BOTTOM + 14, days[0]["date"], anchor="start"))
+    if end.isoformat() != days[0]["date"]:
+        body.append(_text(x(end.isoformat()), H - BOTTOM + 14, end.isoformat(), anchor="end"))
     return _svg(title, body)
 
 
