@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import media, projects, prompts, takes
+from .views import exports, media, projects, prompts, takes
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project_list"), name="home"),
@@ -15,6 +15,11 @@ urlpatterns = [
         name="member_update",
     ),
     path("projects/<slug:slug>/budget/", projects.budget_edit, name="budget_edit"),
+    path(
+        "projects/<slug:slug>/export/manifest.jsonl",
+        exports.manifest_export,
+        name="manifest_export",
+    ),
     path("projects/<slug:slug>/shots/new/", prompts.shot_create, name="shot_create"),
     path("projects/<slug:slug>/shots/<int:shot_id>/", prompts.shot_detail, name="shot_detail"),
     path(

@@ -146,6 +146,7 @@ ENDPOINTS = [
         effect=lambda w: Note.objects.filter(take=w.take).count(),
     ),
     Endpoint("take_media", ("slug", "take_id", "kind"), get="view", post=None),
+    Endpoint("manifest_export", ("slug",), get="export", post=None),
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
