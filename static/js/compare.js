@@ -7,6 +7,8 @@
  */
 (function () {
   "use strict";
+  // htmx re-runs the scripts in a page it restores from its history cache: bind only once.
+  if (window.DailiesCompare) return;
 
   const group = document.querySelector("[data-sync-group]");
   if (!group) return;

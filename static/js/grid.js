@@ -7,6 +7,9 @@
  */
 (function () {
   "use strict";
+  // htmx re-runs the scripts in a page it restores from its history cache: bind only once.
+  if (window.DailiesGrid) return;
+  window.DailiesGrid = true;
 
   document.addEventListener("mousemove", (event) => {
     const box = event.target.closest && event.target.closest(".scrub[data-filmstrip]");

@@ -9,6 +9,8 @@
  */
 (function () {
   "use strict";
+  // htmx re-runs the scripts in a page it restores from its history cache: bind only once.
+  if (window.Dailies) return;
 
   function player() { return document.getElementById("player"); }
   function fpsOf(video) { return parseFloat(video.dataset.fps) || 24; }

@@ -12,6 +12,9 @@
  */
 (function () {
   "use strict";
+  // htmx re-runs the scripts in a page it restores from its history cache: bind only once.
+  if (window.DailiesReview) return;
+  window.DailiesReview = true;
 
   const byId = (id) => document.getElementById(id);
 
@@ -31,12 +34,17 @@
     return !!input && !["checkbox", "radio", "button", "submit", "reset", "range"].includes(input.type);
   }
 
-  // A request from the stage is in flight: ignore commands until the next take is in.
-  function busy() {
-    return !!document.querySelector("#review-stage.htmx-request, #review-stage .htmx-request");
-  }
+  // While a request is out (or its answer is settling in), stage commands typed ahead wait in
+  // `pending` and run, in order, once the next take is in: a fast reviewer loses no key.
+  let inflight = false;
+  const pending = [];
+  const STAGE_KEYS = /^[arujkn1-9]$/;
 
   function click(id) {
+    // htmx binds swapped-in content when it settles (~20 ms after the swap); a fast key can
+    // come first. process() binds now (it is idempotent), so the click always goes via htmx.
+    const stage = byId("review-stage");
+    if (stage) htmx.process(stage);
     const element = byId(id);
     if (element) element.click();
     return !!element;
@@ -55,6 +63,22 @@
       seconds.value = (frame / Dailies.fpsOf(video)).toFixed(3);
     }
     text.focus();
+  }
+
+  // Commands on the take on screen: verdicts, tags, navigation, undo, notes.
+  function stageCommand(key) {
+    const stage = byId("review-stage");
+    if (!stage || !stage.dataset.takeId) return;
+    if (key === "a") click("verdict-accept");
+    else if (key === "r") click("verdict-reject");
+    else if (key === "u") click("undo-button");
+    else if (key === "j") click("queue-prev");
+    else if (key === "k") click("queue-next");
+    else if (key === "n") startNote(Dailies.player());
+    else {
+      const box = stage.querySelector(`input[data-key="${key}"]`);
+      if (box) box.checked = !box.checked;
+    }
   }
 
   function toggleHelp() {
@@ -81,25 +105,14 @@
     if (!stage || !stage.dataset.takeId) return;
     const video = Dailies.player();
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (!STAGE_KEYS.test(key) && pending.length) return; // keep the typed-ahead order
     let handled = true;
     switch (key) {
-      case "a":
-        if (!event.repeat && !busy()) click("verdict-accept");
-        break;
-      case "r":
-        if (!event.repeat && !busy()) click("verdict-reject");
-        break;
-      case "u":
-        if (!event.repeat && !busy()) click("undo-button");
-        break;
-      case "j":
-        if (!busy()) click("queue-prev");
-        break;
-      case "k":
-        if (!busy()) click("queue-next");
-        break;
-      case "n":
-        startNote(video);
+      case "a": case "r": case "u": case "j": case "k": case "n":
+      case "1": case "2": case "3": case "4": case "5": case "6": case "7": case "8": case "9":
+        if (!(event.repeat && "aru".includes(key))) {
+          if (inflight) pending.push(key); else stageCommand(key);
+        }
         break;
       case " ":
         if (video) { if (video.paused) video.play(); else video.pause(); }
@@ -115,22 +128,35 @@
       case ".":
         if (video) Dailies.seekFrame(video, Dailies.frameAt(video) + (key === "," ? -1 : 1));
         break;
-      default: {
-        const box = /^[1-9]$/.test(key) && stage.querySelector(`input[data-key="${key}"]`);
-        if (box) box.checked = !box.checked;
-        else handled = false;
-      }
+      default:
+        handled = false;
     }
     if (handled) event.preventDefault();
   });
 
-  // A new take swapped in: play it (muted autoplay is allowed without a user gesture).
+  document.addEventListener("htmx:beforeRequest", () => { inflight = true; });
+  // A failed request that swaps nothing: drop what was typed ahead for it.
+  for (const type of ["htmx:sendError", "htmx:timeout"]) {
+    document.addEventListener(type, () => { inflight = false; pending.length = 0; });
+  }
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.failed && (event.detail.xhr?.status || 0) >= 500) {
+      inflight = false;
+      pending.length = 0;
+    }
+  });
+
+  // A new take swapped in and bound by htmx: play it (muted autoplay needs no gesture), then run
+  // the commands typed ahead, stopping when one of them sends a request.
   let shown = byId("review-stage")?.dataset.takeId;
   document.addEventListener("htmx:afterSettle", () => {
+    inflight = false;
     const takeId = byId("review-stage")?.dataset.takeId;
-    if (takeId === shown) return;
-    shown = takeId;
-    const video = Dailies.player();
-    if (video) video.play().catch(() => {});
+    if (takeId !== shown) {
+      shown = takeId;
+      const video = Dailies.player();
+      if (video) video.play().catch(() => {});
+    }
+    while (pending.length && !inflight) stageCommand(pending.shift());
   });
 })();

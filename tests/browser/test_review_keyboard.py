@@ -32,6 +32,18 @@ def _stage(take) -> str:
     return f'#review-stage[data-take-id="{take.pk}"]'
 
 
+def expect_stage(page, take, takes) -> None:
+    """Wait until the queue shows `take`; on failure say which take it shows instead."""
+    try:
+        expect(page.locator(_stage(take))).to_be_attached(timeout=10_000)
+    except AssertionError:
+        shown = page.evaluate("() => document.getElementById('review-stage')?.dataset.takeId")
+        order = [t.pk for t in takes]
+        raise AssertionError(
+            f"expected take {take.pk}, the page shows {shown} at {page.url}; queue {order}"
+        ) from None
+
+
 @pytest.fixture
 def queue_takes(celery_worker, owner, version, make_take):
     takes = [make_take(version, owner, hue=40 * i) for i in range(4)]
@@ -41,10 +53,11 @@ def queue_takes(celery_worker, owner, version, make_take):
 def test_a_lead_reviews_three_takes_by_keyboard_alone(
     page, live_server, login, owner, project, queue_takes, artifacts_dir
 ):
+    page.on("pageerror", lambda e: print("pageerror:", e))
     login(owner)
     page.goto(f"{live_server.url}/projects/{project.slug}/review/")
     first = queue_takes[0]
-    expect(page.locator(_stage(first))).to_be_visible()
+    expect_stage(page, first, queue_takes)
     # It opens on the first take, playing.
     page.wait_for_function(
         "() => { const v = document.getElementById('player');"
@@ -79,14 +92,14 @@ def test_a_lead_reviews_three_takes_by_keyboard_alone(
 
     # The URL follows the take: reload lands on it, Back returns to the one before.
     page.reload()
-    expect(page.locator(_stage(queue_takes[3]))).to_be_visible()
+    expect_stage(page, queue_takes[3], queue_takes)
     page.go_back()
-    expect(page.locator(_stage(queue_takes[2]))).to_be_visible()
+    expect_stage(page, queue_takes[2], queue_takes)
     # J and K walk the queue; the order held still while we judged.
     page.keyboard.press("j")
-    expect(page.locator(_stage(queue_takes[1]))).to_be_visible()
+    expect_stage(page, queue_takes[1], queue_takes)
     page.keyboard.press("k")
-    expect(page.locator(_stage(queue_takes[2]))).to_be_visible()
+    expect_stage(page, queue_takes[2], queue_takes)
     # Typing in a field fires no shortcut.
     page.keyboard.press("n")
     expect(page.locator("#note-text")).to_be_focused()
@@ -110,20 +123,20 @@ def test_undo_restores_the_take_by_keyboard(
 ):
     login(owner)
     page.goto(f"{live_server.url}/projects/{project.slug}/review/")
-    expect(page.locator(_stage(queue_takes[0]))).to_be_visible()
+    expect_stage(page, queue_takes[0], queue_takes)
     page.keyboard.press("a")
-    expect(page.locator(_stage(queue_takes[1]))).to_be_visible()
+    expect_stage(page, queue_takes[1], queue_takes)
     assert Take.objects.get(pk=queue_takes[0].pk).current_verdict == Verdict.ACCEPT
     page.keyboard.press("u")
     # Undo shows the take it restored, back to unreviewed, with the history kept.
-    expect(page.locator(_stage(queue_takes[0]))).to_be_visible()
+    expect_stage(page, queue_takes[0], queue_takes)
     expect(page.locator("#current-verdict")).to_have_text("unreviewed")
     take = Take.objects.get(pk=queue_takes[0].pk)
     assert take.current_verdict == ""
     assert list(take.reviews.values_list("verdict", flat=True)) == [Verdict.CLEAR, Verdict.ACCEPT]
     # Judge it again, then open the help with ?.
     page.keyboard.press("r")
-    expect(page.locator(_stage(queue_takes[1]))).to_be_visible()
+    expect_stage(page, queue_takes[1], queue_takes)
     assert Take.objects.get(pk=queue_takes[0].pk).current_verdict == Verdict.REJECT
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
