@@ -110,6 +110,10 @@ def test_a_verdict_with_htmx_swaps_in_the_next_take_and_pushes_its_url(
     assert pushed["last"] == str(takes[0].pk)
     # The undo form on the next take undoes the take just judged.
     assert reverse("review_undo", args=[project.slug, takes[0].pk]) in response.text
+    # The header crumbs follow the new take, out of band.
+    crumbs = response.text[response.text.index('id="crumbs"') :]
+    assert 'hx-swap-oob="true"' in crumbs[:60]
+    assert takes[1].external_id in crumbs and takes[0].external_id not in crumbs
 
 
 def test_the_order_is_stable_during_a_session(client, owner, project, takes):

@@ -132,19 +132,24 @@ def review_verdict(request, slug, take_id):
     error, status = None, 400
     if form.is_valid():
         data = form.cleaned_data
-        if "seen_review" in request.POST and data.get("seen_review") != take.current_review_id:
+        # The review the reviewer saw is checked by the service, under the take's row lock.
+        seen = data.get("seen_review") if "seen_review" in request.POST else review_services.ANY
+        try:
+            review_services.review_record(
+                take=take,
+                reviewer=request.user,
+                verdict=data["verdict"],
+                tags=data["tags"],
+                expected_current=seen,
+            )
+        except review_services.StaleReview:
             status = 409
             error = (
                 "Someone reviewed this take while you were looking: check the history, then "
                 "judge again. Your verdict was not saved."
             )
-        else:
-            try:
-                review_services.review_record(
-                    take=take, reviewer=request.user, verdict=data["verdict"], tags=data["tags"]
-                )
-            except ServiceError as exc:
-                error = str(exc)
+        except ServiceError as exc:
+            error = str(exc)
     else:
         error = "Choose accept or reject."
     if error:
