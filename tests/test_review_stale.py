@@ -23,3 +23,21 @@ def test_the_service_refuses_a_verdict_based_on_a_stale_view():
     take.refresh_from_db()
     assert take.current_verdict == "reject"
     assert Review.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_take_page_serves_its_notes_panel_for_htmx_refreshes(client):
+    from generations.models import Membership, Role
+    from generations.services.reviews import note_add
+
+    take = TakeFactory()
+    lead = UserFactory()
+    Membership.objects.create(project=take.project, user=lead, role=Role.LEAD)
+    note_add(take=take, author=lead, seconds=2.5, text="the hand melts")
+    client.force_login(lead)
+    url = f"/projects/{take.project.slug}/takes/{take.pk}/?part=notes"
+    response = client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="notes-panel"' in response.text and "the hand melts" in response.text
+    assert "00:00:02:12" in response.text  # 2.5 s at 24 fps is frame 60

@@ -99,8 +99,9 @@ def _take_context(request, access, take, form=None, note_form=None):
 def take_detail(request, slug, take_id):
     access, take = get_take(request, slug, take_id)
     context = _take_context(request, access, take)
-    if request.htmx and request.GET.get("part") == "status":
-        return render(request, "generations/take_detail.html#status", context)
+    part = request.GET.get("part")
+    if request.htmx and part in ("status", "notes"):
+        return render(request, f"generations/take_detail.html#{part}", context)
     return render(request, "generations/take_detail.html", context)
 
 
