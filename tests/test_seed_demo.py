@@ -3,8 +3,9 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from generations.models import Membership, Project, Take, TakeStatus
+from generations.models import Membership, Project, Review, Take, TakeStatus
 
 
 @pytest.mark.worker
@@ -39,6 +40,7 @@ def test_seed_demo_makes_a_user_per_role_and_real_takes_that_the_worker_processe
     later = takes.filter(pass_number=3).exclude(current_verdict="")
     assert later.filter(current_verdict="accept").count() / later.count() > rate
     assert takes.filter(current_verdict="").exists()  # something left for the review queue
+    assert not Review.objects.filter(take__project=project, created_at__gt=timezone.now()).exists()
 
     # Running it again keeps the project as it is.
     call_command("seed_demo", stdout=io.StringIO())

@@ -193,7 +193,11 @@ class Command(BaseCommand):
             if last and i >= len(takes) - UNREVIEWED_PER_SHOT_IN_LAST_PASS:
                 continue  # left for the review queue
             reviewer = reviewers[(i + number) % 2]
-            at = take.created_at + timedelta(hours=rng.randint(2, 30))
+            # Reviewed a few hours after generation, never in the future.
+            at = min(
+                take.created_at + timedelta(hours=rng.randint(2, 30)),
+                timezone.now() - timedelta(minutes=30 - i),
+            )
             if i in accepted_here:
                 review_services.review_record(take=take, reviewer=reviewer, verdict="accept", at=at)
                 continue
