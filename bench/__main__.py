@@ -110,6 +110,12 @@ def run(sizes: list[int], repeat: int) -> dict[str, dict]:
             f"  generated {size:,} takes in {time.perf_counter() - started:.1f}s", file=sys.stderr
         )
 
+        # The contributions ledger from SQL (first refresh of a project, or after drift); the
+        # regular full rebuild then only swaps the entries of logged changes.
+        with_ledger = timed(
+            lambda p=project: rollup_services.rollups_rebuild(project_id=p.pk, ledger=True), 3
+        )
+        record("recompute + ledger from SQL", size, with_ledger)
         full = timed(lambda p=project: rollup_services.rollups_rebuild(project_id=p.pk), 3)
         record("recompute: full rebuild", size, full)
 
@@ -138,6 +144,7 @@ def run(sizes: list[int], repeat: int) -> dict[str, dict]:
         floor_ms = timed(floor, 3)
         record("SQL GROUP BY floor", size, floor_ms)
         record("recompute / floor", size, full / floor_ms, "×")
+        record("recompute + ledger / floor", size, with_ledger / floor_ms, "×")
 
         take = Take.objects.filter(project=project, current_verdict="reject").first()
 
@@ -146,6 +153,14 @@ def run(sizes: list[int], repeat: int) -> dict[str, dict]:
             rollup_services.rollups_refresh(project_id=p.pk)
 
         record("one verdict + refresh", size, timed(one_verdict, 3))
+
+        samples = []
+        for verdict in ("reject", "accept", "reject", "accept", "reject"):
+            review_record(take=take, reviewer=owner, verdict=verdict)
+            started = time.perf_counter()
+            rollup_services.rollups_refresh(project_id=project.pk)
+            samples.append((time.perf_counter() - started) * 1000)
+        record("incremental refresh only", size, statistics.median(samples))
 
         url = f"/api/v1/projects/{project.slug}/stats"
         assert client.get(url).status_code == 200

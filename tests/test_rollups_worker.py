@@ -12,6 +12,7 @@ from generations.models import FailureTag, JobState, Membership, ProjectRollup, 
 from generations.selectors.stats import project_stats
 from generations.services import rollups as rollup_services
 from generations.services.reviews import review_record
+from generations.services.rollups import refresh as rollup_refresh
 from generations.tasks import rollups_recompute, rollups_reconcile, rollups_refresh
 
 from .browser.support import seed_taxonomy
@@ -89,16 +90,16 @@ def test_a_recompute_interrupted_midway_converges_after_the_retry(setup, monkeyp
     project, lead, takes = setup
     review_record(take=takes[2], reviewer=lead, verdict="accept")
     calls = []
-    real_write_all = rollup_services._write_all
+    real_write_all = rollup_refresh._write_all
 
     def crash_once(project_id, rows):
         calls.append(project_id)
         if len(calls) == 1:
-            rollup_services.RollupRow.objects.filter(project_id=project_id).delete()
+            rollup_refresh.RollupRow.objects.filter(project_id=project_id).delete()
             raise OperationalError("server closed the connection unexpectedly (simulated)")
         return real_write_all(project_id, rows)
 
-    monkeypatch.setattr(rollup_services, "_write_all", crash_once)
+    monkeypatch.setattr(rollup_refresh, "_write_all", crash_once)
     assert rollup_services.rollups_job_start(project_id=project.pk)
     rollups_recompute.delay(project.pk)
     assert wait_for(

@@ -1,6 +1,13 @@
 from .projects import Membership, Project, PromptVersion, Role, Shot
 from .reviews import FailureTag, Note, Review, Verdict
-from .rollups import Dimension, JobState, ProjectRollup, RollupRow
+from .rollups import (
+    Dimension,
+    JobState,
+    ProjectRollup,
+    RollupChange,
+    RollupRow,
+    TakeContribution,
+)
 from .takes import ModelPrice, Take, TakeStatus
 from .tokens import ApiToken
 
@@ -9,7 +16,9 @@ __all__ = [
     "Dimension",
     "JobState",
     "ProjectRollup",
+    "RollupChange",
     "RollupRow",
+    "TakeContribution",
     "FailureTag",
     "Membership",
     "ModelPrice",

@@ -87,6 +87,48 @@ class ProjectRollup(models.Model):
     job_progress = models.PositiveSmallIntegerField(default=0)
     job_message = models.CharField(max_length=300, blank=True)
     job_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the contributions ledger was last rebuilt from SQL; None: the incremental refresh
+    # has nothing to subtract from yet and falls back to a full recompute.
+    ledger_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rollup of project {self.project_id} (rev {self.revision})"
+
+
+class RollupChange(models.Model):
+    """A take whose contribution to the rollups may have changed, written by the writer in its
+    own transaction. `take_id` is a plain integer, not a foreign key, so a deleted take keeps
+    its entry and the refresh can subtract what it contributed. Duplicates are fine."""
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    take_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"change of take {self.take_id} in project {self.project_id}"
+
+
+class TakeContribution(models.Model):
+    """What one take currently adds to its project's rollup rows, so an incremental refresh can
+    subtract the old contribution and add the new one. For every project, the rows equal the sum
+    of its takes' contributions (generations.services.rollups.ledger)."""
+
+    take_id = models.BigIntegerField(primary_key=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    shot_id = models.BigIntegerField()
+    shot_name = models.CharField(max_length=200)
+    version_id = models.BigIntegerField()
+    version_number = models.PositiveIntegerField()
+    model = models.CharField(max_length=80)
+    pass_number = models.PositiveIntegerField()
+    day = models.DateField()  # UTC day of created_at
+    verdict = models.CharField(max_length=8, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=4)
+    duration_s = models.DecimalField(max_digits=9, decimal_places=3, null=True, blank=True)
+    # Sorted slugs of the current review's tags, only when the current verdict is reject.
+    tags = models.JSONField(default=list, blank=True)
+    # {reviewer id: [judgements, accepts, latest judgement]} over accept/reject reviews.
+    reviews = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"contribution of take {self.take_id}"

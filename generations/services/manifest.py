@@ -292,6 +292,7 @@ class _Importer:
         self.projects: dict[str, Project] = {}
         self.prices: dict[int, PriceBook] = {}
         self.seen_ids: dict[tuple[str, str], int] = {}  # (project, external_id) → first line
+        self.created: list[Take] = []  # the takes the current batch created
 
     def run(self, batch: list[ParsedTake]) -> None:
         batch = self._drop_duplicates(batch)
@@ -304,7 +305,16 @@ class _Importer:
             users = self._users(batch)
             tags = self._tags(batch)
             takes = self._takes(batch, shots, versions)
-            self._reviews(batch, takes, users, tags)
+            reviewed = self._reviews(batch, takes, users, tags)
+            # One change-log insert per project and batch: the created takes and the ones
+            # that got new reviews (the rest of the batch already existed unchanged).
+            changed: dict[int, set[int]] = defaultdict(set)
+            for take in self.created:
+                changed[take.project_id].add(take.pk)
+            for take in reviewed:
+                changed[take.project_id].add(take.pk)
+            for project_id, take_ids in changed.items():
+                rollups_schedule(project_id=project_id, take_ids=take_ids)
 
     def _drop_duplicates(self, batch):
         kept = []
@@ -501,6 +511,7 @@ class _Importer:
                 )
             )
         Take.objects.bulk_create(new)
+        self.created = new
         self.report.takes_created += len(new)
         for take in new:
             existing[(take.project_id, take.external_id)] = take
@@ -511,10 +522,11 @@ class _Importer:
             for item in batch
         }
 
-    def _reviews(self, batch, takes, users, tags) -> None:
+    def _reviews(self, batch, takes, users, tags) -> list[Take]:
+        """Append the new reviews; returns the takes that got one."""
         take_ids = [takes[(i.project, i.external_id)].pk for i in batch if i.reviews]
         if not take_ids:
-            return
+            return []
         known = set(
             Review.objects.filter(take_id__in=take_ids).values_list(
                 "take_id", "reviewer_id", "created_at"
@@ -539,7 +551,7 @@ class _Importer:
                 )
                 pending.append((review, parsed, take))
         if not pending:
-            return
+            return []
         Review.objects.bulk_create([r for r, _, _ in pending])
         through = Review.failure_tags.through
         through.objects.bulk_create(
@@ -567,6 +579,7 @@ class _Importer:
         self.report.reviews_created += len(pending)
         self.report.notes_created += len(notes)
         self._refresh_current({take.pk for _, _, take in pending})
+        return [take for _, _, take in pending]
 
     def _refresh_current(self, take_ids: set[int]) -> None:
         """The latest review per take becomes its current verdict: one query, one bulk update."""
@@ -609,6 +622,4 @@ def manifest_import(
             batch = []
     importer.run(batch)
     report.errors.sort(key=lambda e: e.line)
-    for slug in sorted(report.projects):
-        rollups_schedule(project_id=importer.projects[slug].pk)
     return report

@@ -82,7 +82,7 @@ def review_record(
         for note in notes:
             note_add(take=take, author=reviewer, review=review, **note.__dict__, _schedule=False)
         _refresh_current(take)
-        rollups_schedule(project_id=take.project_id)
+        rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
     return review
 
 
@@ -110,7 +110,7 @@ def review_delete(*, review: Review) -> None:
         take = Take.objects.select_for_update().get(pk=review.take_id)
         review.delete()
         _refresh_current(take)
-        rollups_schedule(project_id=take.project_id)
+        rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
 
 
 def note_add(
@@ -208,5 +208,5 @@ def takes_bulk_tag(
             take.current_review = review
             take.current_verdict = Verdict.REJECT
         Take.objects.bulk_update([t for t, _, _ in changes], ["current_review", "current_verdict"])
-        rollups_schedule(project_id=project_ids.pop())
+        rollups_schedule(project_id=project_ids.pop(), take_ids=[t.pk for t, _, _ in changes])
     return len(changes)

@@ -158,7 +158,7 @@ def take_register_upload(
             # Nothing half-made: a failed insert removes the stored file too.
             take.media.delete(save=False)
             raise
-        rollups_schedule(project_id=project.pk)
+        rollups_schedule(project_id=project.pk, take_ids=[take.pk])
         transaction.on_commit(lambda: _enqueue_media(take.pk))
     return take
 
@@ -226,11 +226,11 @@ def take_mark_broken(*, take_id: int, reason: str) -> None:
 
 
 def take_delete(*, take: Take) -> None:
-    project_id = take.project_id
+    project_id, take_id = take.project_id, take.pk
     files = [f for f in (take.media, take.poster, take.thumbnail, take.filmstrip) if f]
     with transaction.atomic():
         take.delete()
-        rollups_schedule(project_id=project_id)
+        rollups_schedule(project_id=project_id, take_ids=[take_id])
 
         def remove_files() -> None:
             for f in files:
@@ -244,5 +244,5 @@ def take_update_cost(*, take: Take, cost_usd: Decimal) -> Take:
     take.cost_source = CostSource.REPORTED
     with transaction.atomic():
         take.save(update_fields=["cost_usd", "cost_source"])
-        rollups_schedule(project_id=take.project_id)
+        rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
     return take

@@ -1,0 +1,50 @@
+"""Analytics rollups (SPEC §4): scheduling refreshes, computing rows, and keeping them current.
+
+- `schedule`: writers log the takes they changed and mark the project dirty; one refresh per
+  project waits in the queue at a time.
+- `compute`: every row from grouped queries (the reference).
+- `ledger`: what each take contributes to the rows, so a change can be subtracted and re-added.
+- `refresh`: the incremental path (cost grows with the changed takes, not the project) and the
+  full recompute; tests/test_rollups_incremental.py proves they give identical rows.
+- `jobs`: an owner's recompute with a progress bar."""
+
+from .compute import rollups_compute
+from .jobs import rollups_job_progress, rollups_job_run, rollups_job_start
+from .ledger import ledger_rebuild
+from .refresh import (
+    rollups_check,
+    rollups_full_refresh,
+    rollups_rebuild,
+    rollups_refresh,
+    rollups_rows,
+)
+from .schedule import (
+    COALESCE_SECONDS,
+    STALE_QUEUE,
+    rollups_enqueue,
+    rollups_reconcile,
+    rollups_release,
+    rollups_schedule,
+)
+from .types import VALUE_FIELDS, RowKey
+
+__all__ = [
+    "COALESCE_SECONDS",
+    "STALE_QUEUE",
+    "VALUE_FIELDS",
+    "RowKey",
+    "ledger_rebuild",
+    "rollups_check",
+    "rollups_compute",
+    "rollups_enqueue",
+    "rollups_job_progress",
+    "rollups_job_run",
+    "rollups_job_start",
+    "rollups_rebuild",
+    "rollups_full_refresh",
+    "rollups_reconcile",
+    "rollups_refresh",
+    "rollups_release",
+    "rollups_rows",
+    "rollups_schedule",
+]
