@@ -108,6 +108,7 @@ def assert_consistent(project) -> None:
     """Stored rows == grouped queries from scratch == the reference == the ledger's sum."""
     stored = rollups_rows(project_id=project.pk)
     assert stored == comparable(rollups_compute(project_id=project.pk))
+    assert stored == comparable(rollups_compute(project_id=project.pk, portable=True))
     assert from_rows(stored) == reference(project)
     entries = list(TakeContribution.objects.filter(project=project).values())
     summed, _ = contribution_delta([], entries)

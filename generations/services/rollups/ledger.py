@@ -72,6 +72,39 @@ WHERE {where}
 """
 
 
+# The whole project at once: the same columns as _SELECT, with set-based joins instead of
+# per-take subqueries (hash aggregates over the project's reviews and current tags).
+_REBUILD = """
+INSERT INTO {ledger} ({columns})
+SELECT t.id, t.project_id, t.shot_id, s.name, t.prompt_version_id, v.number, t.model,
+       t.pass_number, (t.created_at AT TIME ZONE 'UTC')::date, t.current_verdict, t.cost_usd,
+       t.duration_s, COALESCE(tg.tags, '[]'::jsonb), COALESCE(rv.reviews, '{{}}'::jsonb)
+FROM {take} t
+JOIN {shot} s ON s.id = t.shot_id
+JOIN {version} v ON v.id = t.prompt_version_id
+LEFT JOIN (
+    SELECT rt.review_id, jsonb_agg(f.slug ORDER BY f.slug) AS tags
+    FROM {take} c
+    JOIN {through} rt ON rt.review_id = c.current_review_id
+    JOIN {tag} f ON f.id = rt.failuretag_id
+    WHERE c.project_id = %(project)s AND c.current_verdict = 'reject'
+    GROUP BY rt.review_id
+) tg ON tg.review_id = t.current_review_id AND t.current_verdict = 'reject'
+LEFT JOIN (
+    SELECT j.take_id,
+           jsonb_object_agg(j.reviewer_id::text, jsonb_build_array(j.n, j.ok, j.latest)) AS reviews
+    FROM (SELECT r.take_id, r.reviewer_id, COUNT(*) AS n,
+                 COUNT(*) FILTER (WHERE r.verdict = 'accept') AS ok,
+                 (ARRAY_AGG(r.verdict ORDER BY r.created_at DESC, r.id DESC))[1] AS latest
+          FROM {review} r JOIN {take} rt ON rt.id = r.take_id
+          WHERE rt.project_id = %(project)s AND r.verdict IN ('accept', 'reject')
+          GROUP BY r.take_id, r.reviewer_id) j
+    GROUP BY j.take_id
+) rv ON rv.take_id = t.id
+WHERE t.project_id = %(project)s
+"""
+
+
 def _sql(template: str, **extra) -> str:
     return template.format(
         ledger=TakeContribution._meta.db_table,
@@ -90,13 +123,7 @@ def ledger_rebuild(*, project_id: int) -> int:
     """Replace the project's ledger from the current data: two statements, no loop over takes."""
     with connection.cursor() as cursor:
         cursor.execute(_sql("DELETE FROM {ledger} WHERE project_id = %s"), [project_id])
-        cursor.execute(
-            _sql(
-                "INSERT INTO {ledger} ({columns}) " + _SELECT,
-                where="t.project_id = %s",
-            ),
-            [project_id],
-        )
+        cursor.execute(_sql(_REBUILD), {"project": project_id})
         return cursor.rowcount
 
 
