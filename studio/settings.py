@@ -177,6 +177,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generations.tasks.rollups.rollups_check_all",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Takes whose processing task was never delivered (broker down at upload) or was lost.
+    "takes-requeue-stuck": {
+        "task": "generations.tasks.media.takes_requeue_stuck",
+        "schedule": 300.0,
+    },
 }
 
 LOGGING = {
