@@ -83,3 +83,15 @@ def test_tokens_page_creates_and_revokes(client, viewer):
     assert token.prefix in response.content.decode()
     client.post(reverse("api_tokens"), {"revoke": token.pk})
     assert not ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_revoking_a_malformed_or_foreign_token_changes_nothing(client, viewer):
+    other = UserFactory(username="someone-else@studio.test")
+    client.force_login(other)
+    client.post(reverse("api_tokens"), {"name": "theirs"})
+    theirs = ApiToken.objects.get(user=other)
+    client.force_login(viewer)
+    for value in ("abc", "", str(theirs.pk)):
+        response = client.post(reverse("api_tokens"), {"revoke": value})
+        assert response.status_code == 302
+    assert ApiToken.objects.filter(pk=theirs.pk).exists()

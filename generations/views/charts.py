@@ -158,11 +158,23 @@ def pareto_chart(counts: dict[str, int], *, title, x_label="Failure tag", y_labe
     for i, (_, n) in enumerate(items):
         running += n
         points.append(f"{LEFT + i * slot + slot / 2:.1f},{_y(running / total, 1.0):.1f}")
+    # The right-hand scale of the line shares the left axis's five grid lines.
+    scale = "".join(
+        _text(W - RIGHT - 2, _y(i / 4, 1.0) - 3, f"{i * 25}%", anchor="end",
+              colour=COLOURS["accent"], size=10)
+        for i in range(1, 5)
+    )  # fmt: skip
     line = (
         f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS["accent"]}" '
         f'stroke-width="2"/>'
+        + scale
         + _text(
-            W - RIGHT, TOP + 10, "cumulative share", anchor="end", colour=COLOURS["accent"], size=10
+            W - RIGHT - 40,
+            TOP + 10,
+            "cumulative share of rejects (right scale)",
+            anchor="end",
+            colour=COLOURS["accent"],
+            size=10,
         )  # fmt: skip
     )
     return mark_safe(chart.replace("</svg>", line + "</svg>"))

@@ -183,8 +183,9 @@ def api_tokens(request):
     """Create and revoke personal API tokens; a new secret is shown once."""
     secret = None
     if request.method == "POST":
-        if request.POST.get("revoke"):
-            token = request.user.api_tokens.filter(pk=request.POST["revoke"]).first()
+        if "revoke" in request.POST:
+            revoke = request.POST["revoke"]
+            token = request.user.api_tokens.filter(pk=revoke).first() if revoke.isdigit() else None
             if token:
                 token_services.api_token_revoke(token=token)
                 messages.success(request, f"Revoked {token.name}.")
