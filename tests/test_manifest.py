@@ -217,3 +217,40 @@ def test_the_command_refuses_a_missing_file_and_an_unknown_owner(tmp_path):
     path.write_text(line())
     with pytest.raises(CommandError, match="No user"):
         call_command("import_manifest", str(path), owner="ghost@studio.test")
+
+
+@pytest.mark.django_db
+def test_numbers_too_big_for_the_columns_are_bad_lines_not_a_failed_import():
+    lines = [
+        line(external_id="ok-1"),
+        line(external_id="huge-seed", seed=2**70),
+        line(external_id="huge-pass", **{"pass": 2**40}),
+        line(external_id="huge-cost", cost_usd=1e12),
+        line(external_id="huge-duration", duration_s=5e6),
+        line(external_id="future", created_at="2999-01-01T00:00:00Z"),
+        line(external_id="ok-2"),
+    ]
+    report = manifest_import(lines=lines)
+    reasons = {e.line: e.reason for e in report.errors}
+    assert set(reasons) == {2, 3, 4, 5, 6}
+    assert all("out of range" in reasons[n] for n in (2, 3, 4, 5))
+    assert "in the future" in reasons[6]
+    assert sorted(Take.objects.values_list("external_id", flat=True)) == ["ok-1", "ok-2"]
+
+
+@pytest.mark.django_db
+def test_a_line_the_database_refuses_is_reported_and_the_rest_of_its_batch_lands():
+    too_long_tag = "x" * 80  # a valid slug, longer than the taxonomy's column
+    lines = [
+        line(external_id="a", reviews=[review("ed@studio.test", "reject", ["blur"])]),
+        line(external_id="b", reviews=[review("ed@studio.test", "reject", [too_long_tag])]),
+        line(external_id="c", shot="shot-9", reviews=[review("ed@studio.test", "accept")]),
+    ]
+    report = manifest_import(lines=lines)
+    assert [(e.line, e.reason.startswith("not stored")) for e in report.errors] == [(2, True)]
+    assert report.takes_created == 2 and report.reviews_created == 2
+    assert sorted(Take.objects.values_list("external_id", flat=True)) == ["a", "c"]
+    assert dict(Take.objects.values_list("external_id", "current_verdict")) == {
+        "a": "reject",
+        "c": "accept",
+    }

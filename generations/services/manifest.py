@@ -5,19 +5,21 @@ stops the good ones), then written in batches: a handful of queries per batch, n
 `(project, external_id)` is the idempotency key for takes, `(take, reviewer, reviewed_at)` for
 reviews, so importing the same file twice changes nothing."""
 
+import copy
 import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
@@ -134,7 +136,27 @@ def _text(obj: dict, key: str, *, required: bool = True, max_length: int = 10_00
     return value
 
 
-def _int(obj: dict, key: str, *, required: bool = True, minimum: int | None = None) -> int | None:
+# Largest values the columns hold: a bigger number is a bad line, never a failed batch.
+MAX_INT = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+MAX_DECIMAL = {
+    "duration_s": Decimal("999999.999"),
+    "fps": Decimal("99999.999"),
+    "cost_usd": Decimal("99999999.9999"),
+    "t": Decimal("999999.999"),
+}
+# Clock skew allowed for dates from a provider; later than that is a mistake in the file.
+FUTURE_SLACK = timedelta(hours=1)
+
+
+def _int(
+    obj: dict,
+    key: str,
+    *,
+    required: bool = True,
+    minimum: int | None = None,
+    maximum: int = MAX_INT,
+) -> int | None:
     value = _require(obj, key) if required else obj.get(key)
     if value is None:
         return None
@@ -142,6 +164,8 @@ def _int(obj: dict, key: str, *, required: bool = True, minimum: int | None = No
         raise LineInvalid(f"{key!r} must be an integer")
     if minimum is not None and value < minimum:
         raise LineInvalid(f"{key!r} must be at least {minimum}")
+    if value > maximum or (minimum is None and value < -maximum):
+        raise LineInvalid(f"{key!r} is out of range ({value})")
     return value
 
 
@@ -157,6 +181,8 @@ def _decimal(obj: dict, key: str, *, required: bool = True, positive: bool = Fal
         raise LineInvalid(f"{key!r} must be a number") from None
     if not number.is_finite() or number < 0 or (positive and number == 0):
         raise LineInvalid(f"{key!r} must be {'positive' if positive else 'zero or more'}")
+    if number > MAX_DECIMAL.get(key, Decimal("1e9")):
+        raise LineInvalid(f"{key!r} is out of range ({value})")
     return number
 
 
@@ -168,6 +194,9 @@ def _datetime(value, key: str) -> datetime:
         raise LineInvalid(f"{key!r} is not an ISO 8601 date-time: {value!r}")
     if parsed.tzinfo is None:
         raise LineInvalid(f"{key!r} needs a time zone (e.g. a trailing Z)")
+    if parsed > timezone.now() + FUTURE_SLACK:
+        # A future date would outrank every later verdict as "the latest review".
+        raise LineInvalid(f"{key!r} is in the future: {value!r}")
     return parsed
 
 
@@ -257,7 +286,7 @@ def parse_line(number: int, raw: str) -> ParsedTake:
     parameters = obj.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise LineInvalid("'parameters' must be an object")
-    seed = _int(obj, "seed", required=False)
+    seed = _int(obj, "seed", required=False, maximum=MAX_BIGINT)
     return ParsedTake(
         line=number,
         project=project,
@@ -295,6 +324,25 @@ class _Importer:
         self.created: list[Take] = []  # the takes the current batch created
 
     def run(self, batch: list[ParsedTake]) -> None:
+        """Write a batch in one transaction. If the database refuses it (a value that passed
+        validation still does not fit), undo the batch's bookkeeping and write its lines one by
+        one, so only the offending line is reported and every other line lands."""
+        saved = (dict(self.seen_ids), copy.deepcopy(self.report))
+        try:
+            self._run(batch)
+        except DatabaseError as exc:
+            self.seen_ids, restored = saved[0], saved[1]
+            self.report.__dict__.update(restored.__dict__)
+            # Objects cached inside the rolled-back transaction may not exist any more.
+            self.projects, self.prices = {}, {}
+            if len(batch) == 1:
+                reason = str(exc).strip().splitlines()[0][:200]
+                self.report.errors.append(LineError(batch[0].line, f"not stored: {reason}"))
+                return
+            for item in batch:
+                self.run([item])
+
+    def _run(self, batch: list[ParsedTake]) -> None:
         batch = self._drop_duplicates(batch)
         if not batch:
             return
