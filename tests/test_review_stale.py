@@ -41,3 +41,20 @@ def test_the_take_page_serves_its_notes_panel_for_htmx_refreshes(client):
     assert "<html" not in response.text
     assert 'id="notes-panel"' in response.text and "the hand melts" in response.text
     assert "00:00:02:12" in response.text  # 2.5 s at 24 fps is frame 60
+
+
+@pytest.mark.django_db
+def test_a_verdict_given_now_counts_even_after_a_review_dated_ahead_of_our_clock():
+    import datetime
+
+    from django.utils import timezone
+
+    take = TakeFactory()
+    importer, lead = UserFactory(), UserFactory()
+    ahead = timezone.now() + datetime.timedelta(minutes=30)  # a provider's clock ran fast
+    review_record(take=take, reviewer=importer, verdict="reject", at=ahead)
+    review_record(take=take, reviewer=lead, verdict="accept")
+    take.refresh_from_db()
+    assert take.current_verdict == "accept"
+    assert take.current_review.reviewer == lead
+    assert take.current_review.created_at > ahead

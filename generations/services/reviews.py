@@ -3,6 +3,7 @@ latest one (its current verdict), maintained here and nowhere else."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -68,12 +69,20 @@ def review_record(
                 "Someone reviewed this take while you were looking: check the history, "
                 "then submit again. Your verdict was not saved yet."
             )
+        if at is None:
+            at = timezone.now()
+            # A verdict given now is the latest, even if the clock of an earlier import ran
+            # ahead of ours: otherwise it would be saved and silently not count.
+            newest = take.reviews.order_by("-created_at").values_list("created_at", flat=True)
+            ahead = newest.first()
+            if ahead is not None and ahead >= at:
+                at = ahead + timedelta(milliseconds=1)
         review = Review(
             take=take,
             reviewer=reviewer,
             verdict=verdict,
             comment=comment,
-            created_at=at or timezone.now(),
+            created_at=at,
         )
         review.full_clean()
         review.save()
