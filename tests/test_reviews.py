@@ -248,36 +248,45 @@ def current_tag_counts(takes) -> dict[str, int]:
 
 def test_bulk_tagging_adds_and_removes_tags_in_one_go(members, version):
     editor = members["editor"]
-    t = [TakeFactory(prompt_version=version) for _ in range(8)]
+    t = [TakeFactory(prompt_version=version) for _ in range(9)]
     review(t[0], editor, "reject", "blur", "flicker")
     review(t[1], editor, "reject", "blur")
     review(t[2], editor, "reject", "anatomy", "flicker")
     review(t[3], editor, "accept")
-    # t[4] unreviewed; t[5..7] are not selected and keep their blur.
+    # t[4] unreviewed; t[5..8] are not selected and keep their blur.
     for other in t[5:]:
         review(other, editor, "reject", "blur")
-    assert current_tag_counts(t) == {"blur": 5, "flicker": 2, "anatomy": 1}
+    review(t[8], editor, "reject", "blur", "lighting")
+    assert current_tag_counts(t) == {"blur": 6, "flicker": 2, "anatomy": 1, "lighting": 1}
     reviews_before = Review.objects.count()
 
     changed = review_services.takes_bulk_tag(
         takes=t[:5], reviewer=members["lead"], add=tags("warping"), remove=tags("blur")
     )
 
-    assert changed == 5
-    assert current_tag_counts(t) == {"warping": 5, "blur": 3, "flicker": 2, "anatomy": 1}
-    assert Review.objects.count() == reviews_before + 5  # one new review per changed take
-    assert set(
-        Take.objects.filter(pk__in=[x.pk for x in t]).values_list("current_verdict", flat=True)
-    ) == {"reject"}
-    # The accept before it is still in t[3]'s history.
-    assert [r.verdict for r in t[3].reviews.order_by("created_at", "id")] == ["accept", "reject"]
+    # Only the rejected takes change: tagging never turns an accept or an unreviewed take
+    # into a reject behind the reviewer's back.
+    assert changed == 3
+    assert current_tag_counts(t) == {
+        "blur": 4,
+        "warping": 3,
+        "flicker": 2,
+        "anatomy": 1,
+        "lighting": 1,
+    }
+    assert Review.objects.count() == reviews_before + 3  # one new review per changed take
+    verdicts = dict(
+        Take.objects.filter(pk__in=[x.pk for x in t]).values_list("pk", "current_verdict")
+    )
+    assert [verdicts[x.pk] for x in t[:5]] == ["reject", "reject", "reject", "accept", ""]
+    assert [r.verdict for r in t[3].reviews.order_by("created_at", "id")] == ["accept"]
 
     # Same edit again: nothing to change, nothing written.
     again = review_services.takes_bulk_tag(
         takes=t[:5], reviewer=members["lead"], add=tags("warping"), remove=tags("blur")
     )
     assert again == 0
-    assert Review.objects.count() == reviews_before + 5
+    assert Review.objects.count() == reviews_before + 3
 
 
 def test_bulk_removing_a_tag_from_accepted_or_unreviewed_takes_changes_nothing(members, version):

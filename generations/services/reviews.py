@@ -162,9 +162,10 @@ def takes_bulk_tag(
     add: Iterable[FailureTag] = (),
     remove: Iterable[FailureTag] = (),
 ) -> int:
-    """Add or remove tags on many takes in one transaction and one rollup refresh. A take whose
-    tags change gets a new review (a reject carrying the new tags): history stays append-only.
-    Returns the number of takes changed."""
+    """Add or remove failure tags on the rejected takes among `takes`, in one transaction and
+    one rollup refresh. A take whose tags change gets a new review (a reject carrying the new
+    tags): history stays append-only. Accepted and unreviewed takes are left alone — tagging
+    must not turn them into rejects. Returns the number of takes changed."""
     add, remove = set(add), set(remove)
     if not takes or not (add or remove):
         return 0
@@ -185,16 +186,12 @@ def takes_bulk_tag(
         add_ids, remove_ids = {t.pk for t in add}, {t.pk for t in remove}
         changes: list[tuple[Take, Review, set[int]]] = []
         for take in locked:
-            current = (
-                tags_of_review.get(take.current_review_id, set())
-                if take.current_verdict == Verdict.REJECT
-                else set()
-            )
+            if take.current_verdict != Verdict.REJECT:
+                continue  # failure tags belong to rejects; judge the take first
+            current = tags_of_review.get(take.current_review_id, set())
             new = (current | add_ids) - remove_ids
-            if new == current and take.current_verdict == Verdict.REJECT:
+            if new == current:
                 continue
-            if not new and take.current_verdict != Verdict.REJECT:
-                continue  # removing tags from an accepted or unreviewed take changes nothing
             review = Review(
                 take=take,
                 reviewer=reviewer,

@@ -68,7 +68,11 @@ def grid_bulk_tag(request, slug):
             )
         except ServiceError as exc:
             error = str(exc)
-    message = error or f"Tags changed on {changed} of {len(takes)} selected takes."
+    skipped = sum(1 for t in takes if t.current_verdict != "reject")
+    message = error or (
+        f"Tags changed on {changed} of {len(takes)} selected takes"
+        + (f" ({skipped} not rejected: judge those first)." if skipped else ".")
+    )
     if request.htmx:
         context = _context(request, access, QueryDict(request.POST.get("filter_query", "")))
         context["result"] = {"error": bool(error), "message": message}
