@@ -1,6 +1,9 @@
 """The seeded failure taxonomy (SPEC §2) and default model prices. Used by the data migration
 and by tests; the database rows are editable afterwards."""
 
+import datetime
+from decimal import Decimal
+
 FAILURE_TAGS = [
     # slug, name, group, definition, benchmark, remediation
     ("flicker", "Flicker", "temporal",
@@ -82,3 +85,31 @@ DEFAULT_PRICES = {
     "luma-ray2": "0.08",
     "svd-xt": "0.01",
 }
+
+PRICES_VALID_FROM = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+
+
+def seed_reference_data(FailureTag, ModelPrice) -> None:  # noqa: N803 (model classes)
+    """Create or refresh the taxonomy and the workspace prices, idempotently. Takes the model
+    classes so the data migration can pass its historical models."""
+    for position, (slug, name, group, definition, benchmark, remediation) in enumerate(
+        FAILURE_TAGS, start=1
+    ):
+        FailureTag.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "group": group,
+                "definition": definition,
+                "benchmark": benchmark,
+                "remediation": remediation,
+                "position": position,
+            },
+        )
+    for model, price in DEFAULT_PRICES.items():
+        ModelPrice.objects.get_or_create(
+            project=None,
+            model=model,
+            valid_from=PRICES_VALID_FROM,
+            defaults={"usd_per_second": Decimal(price)},
+        )

@@ -1,7 +1,7 @@
 """Helpers shared by the review tests (test client and browser)."""
 
-from generations.models import FailureTag
-from generations.taxonomy import FAILURE_TAGS
+from generations.models import FailureTag, ModelPrice
+from generations.taxonomy import FAILURE_TAGS, seed_reference_data
 
 
 def seed_taxonomy() -> None:
@@ -9,17 +9,4 @@ def seed_taxonomy() -> None:
     worker) flushes it. Put it back, idempotently, as the migration does."""
     if FailureTag.objects.count() >= len(FAILURE_TAGS):
         return
-    for position, (slug, name, group, definition, benchmark, remediation) in enumerate(
-        FAILURE_TAGS, start=1
-    ):
-        FailureTag.objects.update_or_create(
-            slug=slug,
-            defaults={
-                "name": name,
-                "group": group,
-                "definition": definition,
-                "benchmark": benchmark,
-                "remediation": remediation,
-                "position": position,
-            },
-        )
+    seed_reference_data(FailureTag, ModelPrice)
