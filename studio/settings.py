@@ -167,7 +167,16 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # When the broker is down, .delay() must fail fast instead of hanging the request.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# visibility_timeout: an unacked (acks_late) message goes back to the queue after this long, so it
+# must exceed the longest countdown (60 s media retry backoff) plus the 300 s hard time limit, or a
+# running task would be handed to a second worker; a killed worker's task comes back at once
+# (reject_on_worker_lost), not after it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "visibility_timeout": 3600,
+}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "dailies")
 # Analytics: the reconciler catches projects left dirty (broker was down, a claim went stale);
 # the nightly check refreshes every project and logs drift.

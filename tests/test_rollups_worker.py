@@ -1,22 +1,33 @@
 """Integration with a real Celery worker over Redis (tests/conftest.py): rows are committed, the
 refresh is enqueued after commit, and the worker computes it."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from django.urls import reverse
 
-from generations.models import FailureTag, JobState, Membership, ProjectRollup, Role
+from generations.models import FailureTag, JobState, Membership, ProjectRollup, Role, RollupRow
 from generations.selectors.stats import project_stats
 from generations.services import rollups as rollup_services
 from generations.services.reviews import review_record
 from generations.services.rollups import refresh as rollup_refresh
 from generations.tasks import rollups_recompute, rollups_reconcile, rollups_refresh
+from studio.celery import app as celery_app
 
 from .browser.support import seed_taxonomy
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
+from .test_stats import fixture_project  # noqa: F401  (every category a different count)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.worker
 
@@ -149,3 +160,89 @@ def test_broker_down_keeps_the_verdict_and_the_reconciler_catches_up(setup, monk
     rollups_reconcile.delay()
     assert wait_for(lambda: not ProjectRollup.objects.get(project=project).dirty)
     assert project_stats(project=project)["accepted"] == 1
+
+
+# --- a real prefork worker in a subprocess (tests/slow_worker.py) ----------------------------
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]  # NAME is the pytest-django test database here
+    auth = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def slow_worker(transactional_db, tmp_path):
+    """Start `python -m tests.slow_worker` (prefork, one pool process) whose first recompute
+    stops mid-transaction for `sleep` seconds. It consumes a queue of its own, named after this
+    session's queue: the in-thread session worker, once started by an earlier test, keeps
+    consuming the session queue and would take the message. Yields (process, marker, queue)."""
+    started = []
+
+    def start(sleep: float):
+        queue = f"{celery_app.conf.task_default_queue}-prefork"
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
+        marker = tmp_path / "recompute.pid"
+        env = {
+            **os.environ,
+            "DATABASE_URL": _test_database_url(),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "SLOW_WORKER_MARKER": str(marker),
+            "SLOW_WORKER_SLEEP": str(sleep),
+        }
+        log = (tmp_path / "worker.log").open("wb")  # read it when a test here fails
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.slow_worker", "worker", "--pool=prefork",
+             "--concurrency=1", "-Q", queue, "--loglevel=WARNING", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        started.append(proc)
+        return proc, marker, queue
+
+    try:
+        yield start
+    finally:
+        # Stop it before transactional_db flushes the tables it may still hold.
+        for proc in started:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def test_a_worker_killed_mid_recompute_redelivers_and_converges(slow_worker, fixture_project):  # noqa: F811
+    """SIGKILL the pool process while the recompute sits inside its transaction: the database
+    rolls the transaction back, the parent sees the worker lost, acks_late +
+    reject_on_worker_lost put the message back, a fresh pool process runs it to the end."""
+    project = fixture_project
+    # Drift the stored rows, so only a recompute that really ran to the end repairs them.
+    RollupRow.objects.filter(project=project, dimension="model").update(takes=99)
+    assert rollup_services.rollups_rows(project_id=project.pk) != rollup_services.rollups_compute(
+        project_id=project.pk
+    )
+    proc, marker, queue = slow_worker(sleep=60)
+    assert rollup_services.rollups_job_start(project_id=project.pk)
+    rollups_recompute.apply_async(args=[project.pk], queue=queue)
+
+    assert wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=10)
+    child = int(marker.read_text())
+    assert child != proc.pid  # the pool process, not the parent
+    assert ProjectRollup.objects.get(project=project).job_state == JobState.RUNNING
+    os.kill(child, signal.SIGKILL)
+
+    assert wait_for(
+        lambda: ProjectRollup.objects.get(project=project).job_state == JobState.DONE, timeout=10
+    )
+    assert proc.poll() is None  # the parent survived and forked a new pool process
+    stored = rollup_services.rollups_rows(project_id=project.pk)
+    assert stored == rollup_services.rollups_compute(project_id=project.pk)
+    assert stored[("model", "sora-2", "")]["takes"] == 5
+    state = ProjectRollup.objects.get(project=project)
+    # Nothing left queued or running: the job ended, the bar shows it.
+    assert (state.job_state, state.job_progress) == (JobState.DONE, 100)
