@@ -168,6 +168,9 @@ def run(sizes: list[int], repeat: int) -> dict[str, dict]:
         for name, path in (
             ("producer dashboard", f"/projects/{project.slug}/dashboards/producer/"),
             ("project page", f"/projects/{project.slug}/"),
+            ("review queue", f"/projects/{project.slug}/review/"),
+            ("review queue, unreviewed", f"/projects/{project.slug}/review/?unreviewed=1"),
+            ("editors' grid", f"/projects/{project.slug}/grid/"),
         ):
             queries = []
             with connection.execute_wrapper(
