@@ -193,6 +193,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Cache -------------------------------------------------------------------------------------
+# Shared by web and workers: a recompute reports its progress here from inside its database
+# snapshot, where the page cannot see it. Redis when configured (CACHE_URL, else the broker's
+# Redis); the embedded demo runs tasks in-process, so a local-memory cache is shared enough.
+CACHE_URL = env_str("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if CACHE_URL
+        else "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "dailies"),
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -29,6 +29,14 @@ def pytest_configure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     celery_app.conf.task_default_queue = f"dailies-test-{worker}"
     celery_app.conf.task_always_eager = False
+    # The cache is Redis too (settings fall back to the broker's database): one key prefix per
+    # xdist worker, so parallel runs never read each other's recompute progress.
+    cache = django_settings.CACHES["default"]
+    if not cache["BACKEND"].endswith("RedisCache"):
+        raise pytest.UsageError(
+            "The suite needs a Redis cache: set CELERY_BROKER_URL or CACHE_URL."
+        )
+    cache["KEY_PREFIX"] = f"dailies-test-{worker}"
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,15 @@
 answers 204 until the rollup revision moves; only owners may start a recompute."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from generations.models import JobState, Membership, ProjectRollup, Role
-from generations.services.rollups import rollups_refresh
+from generations.services.rollups import jobs, rollups_job_start, rollups_refresh
 
 from .factories import UserFactory
 from .test_stats import fixture_project  # noqa: F401  (shared fixture)
@@ -88,3 +91,25 @@ def test_only_owners_recompute(client, people, fixture_project):  # noqa: F811
     assert response.status_code == 202
     assert "<progress" in response.content.decode()
     assert ProjectRollup.objects.get(project=fixture_project).job_state == JobState.QUEUED
+
+
+def test_progress_shows_the_newer_of_the_cache_and_the_database(client, people, fixture_project):  # noqa: F811
+    client.force_login(people["client"])
+    url = reverse("stats_progress", args=["fixture"])
+    assert rollups_job_start(project_id=fixture_project.pk)
+    # A worker's step inside its snapshot reaches the page through the cache only.
+    jobs._report(fixture_project.pk, 46, "Computing reviewers…", JobState.RUNNING)
+    html = client.get(url).content.decode()
+    assert 'value="46"' in html and "Computing reviewers" in html and "every 1s" in html
+    # The durable record, written after commit, is newer than a leftover step: it wins.
+    ProjectRollup.objects.filter(project=fixture_project).update(
+        job_state=JobState.DONE,
+        job_progress=100,
+        job_message="Done.",
+        job_updated_at=timezone.now() + timedelta(seconds=1),
+    )
+    html = client.get(url).content.decode()
+    assert 'value="100"' in html and "Recompute: Done" in html and "every 1s" not in html
+    # Nothing in the cache (expired, or Redis flushed): the database record alone.
+    cache.delete(jobs._cache_key(fixture_project.pk))
+    assert "Recompute: Done" in client.get(url).content.decode()

@@ -2,6 +2,7 @@
 refresh is enqueued after commit, and the worker computes it."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError
 from django.urls import reverse
 
@@ -174,9 +176,10 @@ def _test_database_url() -> str:
 @pytest.fixture
 def slow_worker(transactional_db, tmp_path):
     """Start `python -m tests.slow_worker` (prefork, one pool process) whose first recompute
-    stops mid-transaction for `sleep` seconds. It consumes a queue of its own, named after this
-    session's queue: the in-thread session worker, once started by an earlier test, keeps
-    consuming the session queue and would take the message. Yields (process, marker, queue)."""
+    stops mid-transaction (in the failure-tags query) for `sleep` seconds. It consumes a queue
+    of its own, named after this session's queue: the in-thread session worker, once started
+    by an earlier test, keeps consuming the session queue and would take the message.
+    Yields start(sleep) -> (process, marker, queue)."""
     started = []
 
     def start(sleep: float):
@@ -190,6 +193,9 @@ def slow_worker(transactional_db, tmp_path):
             "SECRET_KEY": settings.SECRET_KEY,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            # Same cache and key prefix as this process: the worker reports progress there.
+            "CACHE_URL": settings.CACHES["default"]["LOCATION"],
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
             "SLOW_WORKER_MARKER": str(marker),
             "SLOW_WORKER_SLEEP": str(sleep),
         }
@@ -246,3 +252,47 @@ def test_a_worker_killed_mid_recompute_redelivers_and_converges(slow_worker, fix
     state = ProjectRollup.objects.get(project=project)
     # Nothing left queued or running: the job ended, the bar shows it.
     assert (state.job_state, state.job_progress) == (JobState.DONE, 100)
+
+
+def test_the_recompute_bar_moves_while_the_worker_runs(client, slow_worker, fixture_project):  # noqa: F811
+    """Progress comes from inside the recompute's snapshot through the cache: the dashboard and
+    the progress endpoint show a step between 0 and 100 while the worker is mid-recompute, then
+    100 and Done."""
+    project = fixture_project
+    owner = UserFactory(username="owner@studio.test")
+    Membership.objects.create(project=project, user=owner, role=Role.LEAD, is_owner=True)
+    client.force_login(owner)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    assert cache.make_key("job").startswith(f"dailies-test-{worker}:")  # not another run's keys
+    _, marker, queue = slow_worker(sleep=1.5)
+    assert rollup_services.rollups_job_start(project_id=project.pk)
+    rollups_recompute.apply_async(args=[project.pk], queue=queue)
+
+    def bar(html: str) -> int:
+        return int(re.search(r'<progress id="recompute-bar" max="100" value="(\d+)"', html)[1])
+
+    # The worker sits in the failure-tags query, inside its REPEATABLE READ transaction.
+    assert wait_for(marker.exists, timeout=10)
+    page = client.get(reverse("dashboard", args=[project.slug, "producer"])).content.decode()
+    assert 0 < bar(page) < 100 and "Recompute: Running" in page
+    assert 'hx-trigger="every 1s"' in page  # the page polls the bar
+
+    progress_url = reverse("stats_progress", args=[project.slug])
+    seen = []
+
+    def finished():
+        html = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
+        seen.append((bar(html), html))
+        return "Recompute: Done" in html
+
+    assert wait_for(finished, timeout=10, every=0.05)
+    middle = [html for percent, html in seen if 0 < percent < 100]
+    assert middle, sorted({percent for percent, _ in seen})
+    assert "Computing failure tags" in middle[0] and 'hx-trigger="every 1s"' in middle[0]
+    assert seen[-1][0] == 100 and 'hx-trigger="every 1s"' not in seen[-1][1]
+    assert [p for p, _ in seen] == sorted(p for p, _ in seen)  # the bar never goes back
+    # The durable record agrees once the worker is done; the rows are a full recompute.
+    state = ProjectRollup.objects.get(project=project)
+    assert (state.job_state, state.job_progress) == (JobState.DONE, 100)
+    stored = rollup_services.rollups_rows(project_id=project.pk)
+    assert stored == rollup_services.rollups_compute(project_id=project.pk)

@@ -101,8 +101,15 @@ def _editor(stats: dict, request) -> dict:
 BUILDERS = {"producer": _producer, "creative": _creative, "editor": _editor}
 
 
+def _job(project, state) -> dict:
+    """The recompute bar: the worker's last step from the cache, else the database record."""
+    job = rollup_services.rollups_job_status(project_id=project.pk, state=state)
+    return {"job": job, "running": job["running"]}
+
+
 def _context(request, access, kind: str) -> dict:
     stats = project_stats(project=access.project)
+    state = rollup_state(project=access.project)
     return {
         "project": access.project,
         "access": access,
@@ -111,7 +118,8 @@ def _context(request, access, kind: str) -> dict:
         "kinds": KINDS,
         "kind_name": KINDS[kind],
         "stats": stats,
-        "state": rollup_state(project=access.project),
+        "state": state,
+        **_job(access.project, state),
         "shot_query": request.GET.get("shot", ""),
         **BUILDERS[kind](stats, request),
     }
@@ -142,11 +150,11 @@ def dashboard_live(request, slug, kind):
 
 def _progress(request, access, status=200):
     state = rollup_state(project=access.project)
+    context = {"project": access.project, "access": access, "state": state}
     return render(
         request,
         f"{TEMPLATE}#progress",
-        {"project": access.project, "access": access, "state": state,
-         "running": bool(state and state.job_state in (JobState.QUEUED, JobState.RUNNING))},
+        {**context, **_job(access.project, state)},
         status=status,
     )  # fmt: skip
 

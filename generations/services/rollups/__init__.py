@@ -9,7 +9,7 @@
 - `jobs`: an owner's recompute with a progress bar."""
 
 from .compute import rollups_compute
-from .jobs import rollups_job_progress, rollups_job_run, rollups_job_start
+from .jobs import rollups_job_progress, rollups_job_run, rollups_job_start, rollups_job_status
 from .ledger import ledger_rebuild
 from .refresh import (
     rollups_check,
@@ -40,6 +40,7 @@ __all__ = [
     "rollups_job_progress",
     "rollups_job_run",
     "rollups_job_start",
+    "rollups_job_status",
     "rollups_rebuild",
     "rollups_full_refresh",
     "rollups_reconcile",

@@ -347,5 +347,5 @@ def rollups_compute(
             progress(int(100 * i / (len(steps) + 1)), f"Computing {name}…")
         rows.update(step())
     if progress:
-        progress(int(100 * len(steps) / (len(steps) + 1)), "Writing rows…")
+        progress(int(100 * len(steps) / (len(steps) + 1)), "Every dimension computed.")
     return rows

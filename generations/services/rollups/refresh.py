@@ -221,16 +221,23 @@ def _incremental(project_id: int) -> int | None:
         return written
 
 
-def _full(project_id: int, *, write_all: bool, rebuild_ledger: bool) -> tuple[int, bool] | None:
+def _full(
+    project_id: int, *, write_all: bool, rebuild_ledger: bool, progress: Progress
+) -> tuple[int, bool] | None:
     """Every row from the grouped queries. The ledger follows in the same snapshot: the entries
     of the logged takes are swapped, and if the rows that gives differ from the grouped ones
-    (drift) or there is no ledger yet, it is rebuilt from SQL. Returns (rows written, rebuilt)."""
+    (drift) or there is no ledger yet, it is rebuilt from SQL. Returns (rows written, rebuilt).
+    `progress` is called inside the snapshot, so it must not write to the database."""
     with _serialized(project_id):
         # The project may have been deleted meanwhile: nothing to write then.
         state = ProjectRollup.objects.filter(project_id=project_id).values("ledger_at").first()
         if state is None or not Project.objects.filter(pk=project_id).exists():
             return None
-        rows = rollups_compute(project_id=project_id)
+        # The grouped queries are most of the work: 10–70% of the bar.
+        rows = rollups_compute(
+            project_id=project_id, progress=lambda p, message: progress(10 + p * 6 // 10, message)
+        )
+        progress(70, "Checking the contributions ledger…")
         existing = _existing(project_id)
         rebuilt = False
         if not _postgres():
@@ -261,10 +268,12 @@ def _full(project_id: int, *, write_all: bool, rebuild_ledger: bool) -> tuple[in
             if fresh:
                 _consume(changes)
             else:
+                progress(75, "Rebuilding the contributions ledger…")
                 ledger_rebuild(project_id=project_id)
                 # Everything the snapshot shows is in the new ledger; later changes stay.
                 RollupChange.objects.filter(project_id=project_id).delete()
                 rebuilt = True
+        progress(90, "Writing rows…")
         if write_all:
             written = _write_all(project_id, rows)
         else:
@@ -289,9 +298,12 @@ def _refresh(
             log.warning("rollups ledger drift (%s): full recompute", exc)
             rebuild_ledger = True
     if written is None:
-        if progress:
-            progress(10, "Computing every dimension…")
-        result = _full(project_id, write_all=write_all, rebuild_ledger=rebuild_ledger)
+        result = _full(
+            project_id,
+            write_all=write_all,
+            rebuild_ledger=rebuild_ledger,
+            progress=progress or (lambda percent, message: None),
+        )
         if result is None:
             return None
         written, rebuilt = result
