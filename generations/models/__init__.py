@@ -8,7 +8,7 @@ from .rollups import (
     RollupRow,
     TakeContribution,
 )
-from .takes import ModelPrice, Take, TakeStatus
+from .takes import ModelPrice, ProvenanceState, Take, TakeStatus
 from .tokens import ApiToken
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Note",
     "Project",
     "PromptVersion",
+    "ProvenanceState",
     "Review",
     "Role",
     "Shot",

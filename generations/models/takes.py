@@ -12,6 +12,14 @@ class TakeStatus(models.TextChoices):
     BROKEN = "broken", "Broken"
 
 
+class ProvenanceState(models.TextChoices):
+    NOT_READ = "", "Not read"  # imported without a file, or not processed yet
+    NONE = "none", "No provenance"
+    VALID = "valid", "C2PA valid"
+    INVALID = "invalid", "Invalid manifest"
+    ERROR = "error", "Could not be read"
+
+
 class CostSource(models.TextChoices):
     REPORTED = "reported", "Reported by the provider"
     ESTIMATED = "estimated", "Estimated from the model price"
@@ -95,6 +103,24 @@ class Take(models.Model):
         max_length=12, choices=TakeStatus.choices, default=TakeStatus.READY, db_index=True
     )
     status_reason = models.CharField(max_length=500, blank=True)
+
+    # C2PA provenance read from the original file by the media task (services/provenance.py
+    # has the state rule). Information only: it never makes a take broken.
+    provenance_state = models.CharField(
+        max_length=8, choices=ProvenanceState.choices, blank=True, default=ProvenanceState.NOT_READ
+    )
+    # The certificate chains to a trust list; "valid" alone means intact but signer untrusted.
+    provenance_trusted = models.BooleanField(default=False)
+    provenance_generator = models.CharField(max_length=200, blank=True)
+    provenance_signer = models.CharField(max_length=255, blank=True)
+    provenance_issuer = models.CharField(max_length=255, blank=True)
+    provenance_signed_at = models.DateTimeField(null=True, blank=True)
+    provenance_actions = models.JSONField(default=list, blank=True)
+    # From the IPTC digital source type of the manifest's actions (trainedAlgorithmicMedia…).
+    ai_generated = models.BooleanField(default=False)
+    provenance_messages = models.JSONField(default=list, blank=True)
+    # The whole manifest store as the library reports it, kept for later export.
+    provenance_manifest = models.JSONField(null=True, blank=True)
 
     cost_usd = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     cost_source = models.CharField(

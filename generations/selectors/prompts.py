@@ -65,5 +65,6 @@ def version_takes(*, version: PromptVersion, limit: int = 200):
     return (
         Take.objects.filter(prompt_version=version)
         .select_related("current_review")
+        .defer("provenance_manifest")  # kilobytes per take; only the export reads it
         .order_by("-created_at", "-id")[:limit]
     )

@@ -209,7 +209,8 @@ def flicker_hint(take: Take) -> dict | None:
 def grid_takes(*, project: Project, filters: QueueFilters, limit: int = 200) -> list[Take]:
     """The grid's takes in queue order (two or three indexed queries, then one fetch)."""
     ids = queue_ids(project=project, filters=filters, limit=limit)
-    by_id = Take.objects.select_related("prompt_version").in_bulk(ids)
+    # The raw C2PA manifest store is kilobytes per take and only the export reads it.
+    by_id = Take.objects.select_related("prompt_version").defer("provenance_manifest").in_bulk(ids)
     return [by_id[pk] for pk in ids if pk in by_id]
 
 

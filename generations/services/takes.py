@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from ..models import ModelPrice, Project, PromptVersion, Take, TakeStatus
 from ..models.takes import CostSource
-from . import media
+from . import media, provenance
 from .projects import ServiceError
 from .rollups import rollups_schedule
 
@@ -184,9 +184,37 @@ def take_claim_for_processing(*, take_id: int) -> Take | None:
     )
 
 
+PROVENANCE_FIELDS = [
+    "provenance_state",
+    "provenance_trusted",
+    "provenance_generator",
+    "provenance_signer",
+    "provenance_issuer",
+    "provenance_signed_at",
+    "provenance_actions",
+    "ai_generated",
+    "provenance_messages",
+    "provenance_manifest",
+]
+
+
+def _apply_provenance(take: Take, found: provenance.Provenance) -> None:
+    take.provenance_state = found.state
+    take.provenance_trusted = found.trusted
+    take.provenance_generator = found.generator
+    take.provenance_signer = found.signer
+    take.provenance_issuer = found.issuer
+    take.provenance_signed_at = found.signed_at
+    take.provenance_actions = found.actions
+    take.ai_generated = found.ai_generated
+    take.provenance_messages = found.messages
+    take.provenance_manifest = found.manifest_store
+
+
 def take_process_media(*, take: Take) -> Take:
-    """Decode once and store poster, thumbnail, filmstrip and flicker signal; mark ready.
-    Raises media.NotAVideo for a file that cannot be decoded (the task marks it broken)."""
+    """Decode once and store poster, thumbnail, filmstrip and flicker signal; read the C2PA
+    provenance of the original file; mark ready. Raises media.NotAVideo for a file that cannot
+    be decoded (the task marks it broken); provenance never raises."""
     if not take.media:
         raise media.NotAVideo("The take has no media file.")
     analysis = media.analyse(take.media.path, duration_s=float(take.duration_s or 0))
@@ -204,6 +232,8 @@ def take_process_media(*, take: Take) -> Take:
     take.filmstrip_frames = analysis.filmstrip_frames
     take.flicker_score = analysis.flicker_score
     take.flicker_series = analysis.flicker_series
+    # The stored file is the uploaded bytes unchanged, so its manifest still validates.
+    _apply_provenance(take, provenance.read_provenance(take.media.path))
     take.status = TakeStatus.READY
     take.status_reason = ""
     take.save(
@@ -216,6 +246,7 @@ def take_process_media(*, take: Take) -> Take:
             "flicker_series",
             "status",
             "status_reason",
+            *PROVENANCE_FIELDS,
         ]
     )
     return take
