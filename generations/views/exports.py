@@ -1,9 +1,12 @@
 from django.contrib.auth.decorators import login_required
-from django.http import StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ..access import get_project
+from ..models import Shot
 from ..selectors.manifest import manifest_lines
+from ..selectors.selects import FORMATS, selects_file, selects_filename, selects_timeline
 
 
 @login_required
@@ -15,3 +18,46 @@ def manifest_export(request, slug):
     response = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{access.project.slug}.jsonl"'
     return response
+
+
+@login_required
+@require_GET
+def selects_export(request, slug):
+    """The accepted takes as an edit timeline (?format=otio|edl|xml|fcpxml, optional ?shot=id)."""
+    access = get_project(request, slug, "export")
+    project = access.project
+    format = request.GET.get("format", "otio")
+    shot = None
+    if request.GET.get("shot"):
+        shot_id = request.GET["shot"]
+        if not shot_id.isdigit():
+            raise Http404("No such shot")
+        shot = get_object_or_404(Shot, pk=shot_id, project=project)
+    if format not in FORMATS:
+        return _refuse(request, project, shot, f"Unknown format {format!r}: use {_CHOICES}.")
+    timeline = selects_timeline(project=project, shot=shot, base_url=_base_url(request))
+    if not timeline.find_clips():
+        where = f"shot {shot.name}" if shot else project.name
+        return _refuse(request, project, shot, f"No accepted takes in {where}: nothing to export.")
+    body = selects_file(timeline=timeline, format=format)
+    response = HttpResponse(body.encode("utf-8"), content_type=FORMATS[format].content_type)
+    name = selects_filename(project=project, shot=shot, format=format)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+_CHOICES = ", ".join(FORMATS)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _refuse(request, project, shot, message: str):
+    # A page, not an empty file: the editor must see why nothing downloaded.
+    return render(
+        request,
+        "generations/export_refused.html",
+        {"project": project, "shot": shot, "message": message},
+        status=400,
+    )
