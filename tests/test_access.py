@@ -147,6 +147,7 @@ ENDPOINTS = [
     ),
     Endpoint("take_media", ("slug", "take_id", "kind"), get="view", post=None),
     Endpoint("manifest_export", ("slug",), get="export", post=None),
+    Endpoint("selects_export", ("slug",), get="export", post=None),
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
@@ -159,6 +160,8 @@ def make_world(project, *, viewer_membership) -> World:
     version = PromptVersionFactory(shot=shot, number=1)
     take = TakeFactory(prompt_version=version)
     take.media.save("x.mp4", ContentFile(b"\x00" * 64 + b"not really a video"), save=True)
+    # A select, so the selects export has something to send (it answers 400 on none).
+    TakeFactory(prompt_version=version, current_verdict="accept")
     return World(project, shot, version, take, viewer_membership)
 
 
