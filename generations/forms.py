@@ -133,6 +133,11 @@ class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000)
     tag = forms.SlugField(required=False)
 
+    def note_fields(self) -> dict:
+        """The validated note as note_add's keyword arguments."""
+        data = self.cleaned_data
+        return {"seconds": float(data["seconds"]), "text": data["text"], "tag_slug": data["tag"]}
+
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField()

@@ -38,23 +38,25 @@ def project_create(request):
     return redirect(project)
 
 
+def project_overview_context(access, **extra) -> dict:
+    """What the project overview shows; also re-rendered by a refused shot form."""
+    project = access.project
+    return {
+        "project": project,
+        "access": access,
+        "tab": "overview",
+        "summary": project_selectors.project_summary(project=project),
+        "shots": project_selectors.project_shots(project=project),
+        "members": project_selectors.project_members(project=project),
+        **extra,
+    }
+
+
 @login_required
 @require_GET
 def project_detail(request, slug):
     access = get_project(request, slug)
-    project = access.project
-    return render(
-        request,
-        "generations/project_detail.html",
-        {
-            "project": project,
-            "access": access,
-            "tab": "overview",
-            "summary": project_selectors.project_summary(project=project),
-            "shots": project_selectors.project_shots(project=project),
-            "members": project_selectors.project_members(project=project),
-        },
-    )
+    return render(request, "generations/project_detail.html", project_overview_context(access))
 
 
 @login_required

@@ -7,10 +7,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ..access import get_project, get_shot, get_version
 from ..forms import PromptVersionForm, ShotForm
 from ..models import FailureTag, PromptVersion
-from ..selectors import projects as project_selectors
 from ..selectors import prompts as prompt_selectors
 from ..services import projects as project_services
 from ..services import prompts as prompt_services
+from .projects import project_overview_context
 
 
 @login_required
@@ -22,21 +22,8 @@ def shot_create(request, slug):
         shot = project_services.shot_create(project=access.project, **form.cleaned_data)
         messages.success(request, f"Shot {shot.name} added. Write its first prompt.")
         return redirect("version_create", slug, shot.pk)
-    project = access.project
-    return render(
-        request,
-        "generations/project_detail.html",
-        {
-            "project": project,
-            "access": access,
-            "tab": "overview",
-            "shot_form": form,
-            "summary": project_selectors.project_summary(project=project),
-            "shots": project_selectors.project_shots(project=project),
-            "members": project_selectors.project_members(project=project),
-        },
-        status=400,
-    )
+    context = project_overview_context(access, shot_form=form)
+    return render(request, "generations/project_detail.html", context, status=400)
 
 
 def _depths(versions: list[PromptVersion]) -> dict[int, int]:

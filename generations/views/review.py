@@ -213,13 +213,7 @@ def review_note(request, slug, take_id):
     error = None
     if form.is_valid():
         try:
-            review_services.note_add(
-                take=take,
-                author=request.user,
-                seconds=float(form.cleaned_data["seconds"]),
-                text=form.cleaned_data["text"],
-                tag_slug=form.cleaned_data["tag"] or "",
-            )
+            review_services.note_add(take=take, author=request.user, **form.note_fields())
         except ServiceError as exc:
             error = str(exc)
     else:

@@ -163,13 +163,7 @@ def note_create(request, slug, take_id):
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            review_services.note_add(
-                take=take,
-                author=request.user,
-                seconds=float(form.cleaned_data["seconds"]),
-                text=form.cleaned_data["text"],
-                tag_slug=form.cleaned_data["tag"] or "",
-            )
+            review_services.note_add(take=take, author=request.user, **form.note_fields())
         except ServiceError as exc:
             form.add_error(None, str(exc))
     if request.htmx:
