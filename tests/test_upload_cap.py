@@ -61,3 +61,23 @@ def test_other_containers_are_stored_and_served_as_what_they_are(
     assert take.media.name.endswith(f".{extension}")
     served = client.get(f"/projects/{version.shot.project.slug}/takes/{take.pk}/media/video/")
     assert served["Content-Type"] == content_type
+
+
+@pytest.mark.django_db
+def test_an_upload_gets_a_readable_unique_external_id(client, tmp_path):
+    version = PromptVersionFactory()
+    lead = UserFactory()
+    Membership.objects.create(project=version.shot.project, user=lead, role=Role.LEAD)
+    client.force_login(lead)
+    path = tmp_path / "clip.mp4"
+    media.render_test_clip(path, seconds=1)
+    url = f"/projects/{version.shot.project.slug}/versions/{version.pk}/upload/"
+    for _ in range(2):  # the same file twice: two takes, two ids
+        upload = SimpleUploadedFile("Street Vendor (take 3).mp4", path.read_bytes(), "video/mp4")
+        assert client.post(url, {"files": [upload], "model": "sora-2"}).status_code == 302
+    ids = list(Take.objects.values_list("external_id", flat=True))
+    assert len(set(ids)) == 2
+    assert all(
+        i.startswith("street-vendor-take-3-") and len(i) == len("street-vendor-take-3-") + 8
+        for i in ids
+    )

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from ..models import ModelPrice, Project, PromptVersion, Take, TakeStatus
 from ..models.takes import CostSource
@@ -107,6 +108,12 @@ def take_probe_upload(upload) -> media.VideoInfo:
         upload.seek(0)
 
 
+def _upload_external_id(filename: str) -> str:
+    """Uploads have no provider id: a readable one from the file name, unique by its suffix."""
+    stem = slugify(os.path.splitext(os.path.basename(filename))[0])[:60] or "upload"
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
 def take_register_upload(
     *,
     version: PromptVersion,
@@ -135,7 +142,7 @@ def take_register_upload(
         model=model,
         seed=seed,
         parameters=dict(version.parameters),
-        external_id=f"upload-{uuid.uuid4().hex}",
+        external_id=_upload_external_id(upload.name),
         original_filename=os.path.basename(upload.name)[:255],
         media_size=upload.size,
         duration_s=Decimal(str(info.duration_s)),
