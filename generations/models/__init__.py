@@ -1,5 +1,5 @@
 from .projects import Membership, Project, PromptVersion, Role, Shot
-from .reviews import FailureTag, Note, Review, Verdict
+from .reviews import FailureTag, Note, Review, ReviewKind, Verdict
 from .rollups import (
     Dimension,
     JobState,
@@ -27,6 +27,7 @@ __all__ = [
     "PromptVersion",
     "ProvenanceState",
     "Review",
+    "ReviewKind",
     "Role",
     "Shot",
     "Take",

@@ -13,6 +13,17 @@ class Verdict(models.TextChoices):
 JUDGEMENTS = (Verdict.ACCEPT, Verdict.REJECT)
 
 
+class ReviewKind(models.TextChoices):
+    """Why a review was written. Only a `verdict` is a reviewer's own judgement and counts in
+    the per-reviewer statistics; every kind can be the latest review, the current verdict."""
+
+    VERDICT = "verdict", "Verdict"
+    # Written by undo: restores the previous verdict (or clears), authored by whoever undid.
+    UNDO = "undo", "Undo"
+    # Written by a bulk tag edit: a reject carrying the new tags, authored by the editor.
+    BULK = "bulk", "Bulk tag edit"
+
+
 class FailureTag(models.Model):
     """Workspace-wide failure taxonomy (SPEC §2), seeded by a data migration and editable."""
 
@@ -41,6 +52,7 @@ class Review(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )
     verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    kind = models.CharField(max_length=8, choices=ReviewKind.choices, default=ReviewKind.VERDICT)
     failure_tags = models.ManyToManyField(FailureTag, blank=True, related_name="reviews")
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(db_index=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import FailureTag, Note, Review, Take, Verdict
+from ..models import FailureTag, Note, Review, ReviewKind, Take, Verdict
 from ..models.reviews import JUDGEMENTS
 from .projects import ServiceError
 from .rollups import rollups_schedule
@@ -51,11 +51,15 @@ def review_record(
     comment: str = "",
     at=None,
     expected_current=ANY,
+    kind: str = ReviewKind.VERDICT,
 ) -> Review:
     """Append a verdict. `expected_current` is the current review id the reviewer saw (None for
-    unreviewed): checked under the row lock, so two reviewers cannot both win a race."""
+    unreviewed): checked under the row lock, so two reviewers cannot both win a race. `kind`
+    says whether this is the reviewer's own judgement (the default) or written by an undo."""
     if verdict not in Verdict.values:
         raise ServiceError(f"Unknown verdict {verdict!r}.")
+    if kind not in ReviewKind.values:
+        raise ServiceError(f"Unknown review kind {kind!r}.")
     tags = list(tags)
     if verdict != Verdict.REJECT:
         # An accepted take has no failure tags: they would count in the failure breakdown
@@ -81,6 +85,7 @@ def review_record(
             take=take,
             reviewer=reviewer,
             verdict=verdict,
+            kind=kind,
             comment=comment,
             created_at=at,
         )
@@ -97,12 +102,20 @@ def review_record(
 
 def review_undo(*, take: Take, reviewer) -> Review:
     """Undo the latest verdict with a new review that restores the state before it, so the
-    history keeps both. Undoing a first verdict writes a "clear" review: back to unreviewed."""
+    history keeps both. Undoing a first verdict writes a "clear" review: back to unreviewed.
+    Either way the review is of kind `undo`: it changes the current verdict, but it is not a
+    judgement of the undoer's and does not count in the per-reviewer statistics."""
     history = list(take.reviews.order_by("-created_at", "-id")[:2].prefetch_related("failure_tags"))
     if not history or history[0].verdict == Verdict.CLEAR:
         raise ServiceError("There is no verdict to undo.")
     if len(history) == 1:
-        return review_record(take=take, reviewer=reviewer, verdict=Verdict.CLEAR, comment="Undo")
+        return review_record(
+            take=take,
+            reviewer=reviewer,
+            verdict=Verdict.CLEAR,
+            comment="Undo",
+            kind=ReviewKind.UNDO,
+        )
     previous = history[1]
     return review_record(
         take=take,
@@ -110,6 +123,7 @@ def review_undo(*, take: Take, reviewer) -> Review:
         verdict=previous.verdict,
         tags=previous.failure_tags.all(),
         comment=f"Undo: restores the verdict of {previous.created_at:%Y-%m-%d %H:%M:%S}",
+        kind=ReviewKind.UNDO,
     )
 
 
@@ -164,8 +178,10 @@ def takes_bulk_tag(
 ) -> int:
     """Add or remove failure tags on the rejected takes among `takes`, in one transaction and
     one rollup refresh. A take whose tags change gets a new review (a reject carrying the new
-    tags): history stays append-only. Accepted and unreviewed takes are left alone — tagging
-    must not turn them into rejects. Returns the number of takes changed."""
+    tags): history stays append-only. That review is of kind `bulk`: the editor re-tagged the
+    take but did not judge it, so it does not count in the per-reviewer statistics. Accepted
+    and unreviewed takes are left alone — tagging must not turn them into rejects. Returns the
+    number of takes changed."""
     add, remove = set(add), set(remove)
     if not takes or not (add or remove):
         return 0
@@ -196,6 +212,7 @@ def takes_bulk_tag(
                 take=take,
                 reviewer=reviewer,
                 verdict=Verdict.REJECT,
+                kind=ReviewKind.BULK,
                 created_at=now,
                 comment="Bulk tag edit",
             )
