@@ -10,10 +10,15 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from generations.models import FailureTag, Project, RollupRow
+from generations.models import FailureTag, Project, Review, RollupRow
 from generations.selectors.stats import project_stats, wilson_ci95
-from generations.services.reviews import review_record, review_undo
-from generations.services.rollups import rollups_rebuild, rollups_refresh, rollups_rows
+from generations.services.reviews import review_record, review_undo, takes_bulk_tag
+from generations.services.rollups import (
+    rollups_compute,
+    rollups_rebuild,
+    rollups_refresh,
+    rollups_rows,
+)
 
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
 
@@ -177,6 +182,129 @@ def test_reviewers_and_agreement(fixture_project):
     # Both judged takes 5 (accept vs reject) and 7 (reject and reject).
     assert (lead["compared"], lead["agreed"], lead["agreement"]) == (2, 1, 0.5)
     assert s["reviewer_agreement"] == {"pairs": 2, "agreed": 1, "rate": 0.5}
+
+
+# Judgements only, in order (all on one shot and version): (take, reviewer, verdict, tags).
+JUDGED = [
+    (1, "lead", "reject", ["flicker"]), (1, "editor", "reject", ["warping"]),
+    (2, "lead", "accept", []), (2, "editor", "reject", ["blur"]),
+    (3, "lead", "reject", ["anatomy"]),
+    (4, "editor", "accept", []),
+    (5, "lead", "accept", []), (5, "editor", "accept", []),
+    (6, "editor", "reject", ["flicker"]), (6, "lead", "reject", ["blur"]),
+    (7, "editor", "reject", ["blur"]),
+]  # fmt: skip
+# lead: takes 1 2 3 5 6 → 5 judgements, 2 accepts (2, 5): share 0.4.
+# editor: takes 1 2 4 5 6 7 → 6 judgements, 2 accepts (4, 5): share 1/3.
+# Judged by both: 1 (reject/reject, agree), 2 (accept/reject), 5 (accept/accept, agree),
+# 6 (reject/reject, agree): 4 pairs, 3 agreed, the same from either side.
+JUDGEMENT_STATS = {
+    "by_reviewer": {
+        "editor@studio.test": {"reviews": 6, "accepted": 2, "share_accepted": 0.3333,
+                               "compared": 4, "agreed": 3, "agreement": 0.75},
+        "lead@studio.test": {"reviews": 5, "accepted": 2, "share_accepted": 0.4,
+                             "compared": 4, "agreed": 3, "agreement": 0.75},
+    },
+    "reviewer_agreement": {"pairs": 4, "agreed": 3, "rate": 0.75},
+}  # fmt: skip
+
+
+@pytest.fixture
+def judged_then_edited(db):
+    """JUDGED, then the editor bulk-tags takes 1, 3, 4, 6, 7 with warping (a new reject review
+    on 3, 6, 7: take 1 has warping already, take 4 is accepted) and the lead undoes the editor's
+    reject of take 2 (a new accept review by the lead). Returns (project, takes, stats before the
+    edits)."""
+    project = ProjectFactory(slug="judged")
+    users = {name: UserFactory(username=f"{name}@studio.test") for name in ("lead", "editor")}
+    slugs = ("flicker", "warping", "anatomy", "blur")
+    tags = {s: FailureTag.objects.get_or_create(slug=s)[0] for s in slugs}
+    version = PromptVersionFactory(shot=ShotFactory(project=project, name="alley"), number=1)
+    takes = {n: TakeFactory(prompt_version=version, created_at=D1) for n in range(1, 8)}
+    clock = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
+    for n, reviewer, verdict, slugs in JUDGED:
+        clock += dt.timedelta(minutes=1)
+        review_record(take=takes[n], reviewer=users[reviewer], verdict=verdict,
+                      tags=[tags[s] for s in slugs], at=clock)  # fmt: skip
+    rollups_refresh(project_id=project.pk)
+    before = project_stats(project=project)
+    edited = [takes[n] for n in (1, 3, 4, 6, 7)]
+    assert takes_bulk_tag(takes=edited, reviewer=users["editor"], add=[tags["warping"]]) == 3
+    review_undo(take=takes[2], reviewer=users["lead"])
+    rollups_refresh(project_id=project.pk)
+    return project, takes, before
+
+
+def _reviewer_stats(stats: dict) -> dict:
+    return {k: stats[k] for k in ("by_reviewer", "reviewer_agreement")}
+
+
+def test_reviewer_stats_count_judgements_only(judged_then_edited):
+    project, takes, before = judged_then_edited
+    assert _reviewer_stats(before) == JUDGEMENT_STATS
+    # The bulk edit (3 rejects by the editor, one making take 3 a take "both judged") and the
+    # undo (an accept by the lead) change nothing here.
+    after = project_stats(project=project)
+    assert _reviewer_stats(after) == JUDGEMENT_STATS
+    kinds = {(r.take_id, r.kind) for r in Review.objects.filter(take__project=project)}
+    assert {(t.pk, "bulk") for t in (takes[3], takes[6], takes[7])} < kinds
+    assert (takes[2].pk, "undo") in kinds
+    assert Review.objects.filter(take__project=project, kind="verdict").count() == len(JUDGED)
+    # Every path agrees: the incremental rows (above), a rebuild, the portable ORM queries.
+    incremental = rollups_rows(project_id=project.pk)
+    assert rollups_compute(project_id=project.pk) == rollups_compute(
+        project_id=project.pk, portable=True
+    )
+    rollups_rebuild(project_id=project.pk, ledger=True)
+    assert rollups_rows(project_id=project.pk) == incremental
+
+
+def test_the_current_verdict_follows_the_latest_review_of_any_kind(judged_then_edited):
+    project, takes, _ = judged_then_edited
+    for take in takes.values():
+        take.refresh_from_db()
+        assert take.current_review == take.reviews.order_by("-created_at", "-id").first()
+    # Take 2: the undo restored the lead's accept; 3, 6, 7: the bulk reviews carry warping.
+    assert [takes[n].current_verdict for n in range(1, 8)] == [
+        "reject", "accept", "reject", "accept", "accept", "reject", "reject"
+    ]  # fmt: skip
+    s = project_stats(project=project)
+    assert (s["reviewed"], s["accepted"]) == (7, 3)
+    # warping: 1 (the editor's own), 3, 6, 7 (bulk); blur: 6, 7; anatomy: 3; flicker: none
+    # (take 1's current review is the editor's, take 6's the bulk edit of the lead's blur).
+    assert s["failure_breakdown"] == {"warping": 4, "blur": 2, "anatomy": 1}
+
+
+def test_review_kinds_survive_an_export_and_reimport(judged_then_edited):
+    from generations.selectors.manifest import manifest_lines
+    from generations.services.manifest import manifest_import
+
+    project, _, _ = judged_then_edited
+    lines = list(manifest_lines(project=project))
+    kinds = [r.get("kind") for line in map(json.loads, lines) for r in line["reviews"]]
+    assert sorted(k for k in kinds if k) == ["bulk", "bulk", "bulk", "undo"]
+    before = project_stats(project=project)
+    Project.objects.filter(pk=project.pk).delete()
+    assert manifest_import(lines=lines).ok
+    project = Project.objects.get(slug="judged")
+    rollups_refresh(project_id=project.pk)
+    after = project_stats(project=project)
+    assert _reviewer_stats(after) == JUDGEMENT_STATS
+    assert (after["reviewed"], after["accepted"], after["failure_breakdown"]) == (
+        before["reviewed"], before["accepted"], before["failure_breakdown"]
+    )  # fmt: skip
+
+
+def test_the_importer_refuses_an_unknown_review_kind(judged_then_edited):
+    from generations.selectors.manifest import manifest_lines
+    from generations.services.manifest import manifest_import
+
+    line = json.loads(next(manifest_lines(project=judged_then_edited[0])))
+    line["external_id"] = "other"
+    line["reviews"][0]["kind"] = "opinion"
+    report = manifest_import(lines=[json.dumps(line)])
+    assert not report.ok
+    assert "kind must be one of 'verdict', 'undo', 'bulk'" in report.errors[0].reason
 
 
 def test_burn_budget_and_forecast(fixture_project):

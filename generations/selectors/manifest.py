@@ -1,10 +1,16 @@
 """Export of a project as a generation manifest (SPEC §3), the same format the importer reads:
-importing an export into another instance recreates the project's takes, lineage and reviews."""
+importing an export into another instance recreates the project's takes, lineage and reviews.
+
+Review kinds round-trip through an optional `"kind"` key, written only for reviews that are not
+a reviewer's own judgement (`"undo"`, `"bulk"`) and read and validated by the importer; a line
+without it (every other tool's manifest) imports as judgements. So a re-import gives the same
+current verdicts and the same per-reviewer statistics, except for what a "clear" undo removed:
+the format has no cleared verdict, so the reviews before it are not exported at all."""
 
 import json
 from collections.abc import Iterator
 
-from ..models import Note, Project, Review, Take
+from ..models import Note, Project, Review, ReviewKind, Take
 from ..models.reviews import JUDGEMENTS
 
 CHUNK = 2000
@@ -105,6 +111,7 @@ def _row(project: Project, take: Take, reviews: list[Review], notes: list[Note])
                 ],
                 "reviewed_at": _iso(r.created_at),
                 **({"comment": r.comment} if r.comment else {}),
+                **({"kind": r.kind} if r.kind != ReviewKind.VERDICT else {}),
             }
             for r in reviews
         ],

@@ -30,6 +30,7 @@ from ..models import (
     Project,
     PromptVersion,
     Review,
+    ReviewKind,
     Role,
     Shot,
     Take,
@@ -63,6 +64,7 @@ class ParsedReview:
     notes: list[ParsedNote]
     at: datetime | None
     comment: str
+    kind: str = ReviewKind.VERDICT
 
 
 @dataclass
@@ -242,6 +244,12 @@ def _reviews(raw) -> list[ParsedReview]:
                     tag=slugify(tag),
                 )
             )
+        # Optional (our own exports write it): "undo" or "bulk" for a review an undo or a bulk
+        # tag edit wrote, so it stays out of the per-reviewer statistics after a re-import.
+        kind = item.get("kind", ReviewKind.VERDICT)
+        if kind not in ReviewKind.values:
+            allowed = ", ".join(repr(k) for k in ReviewKind.values)
+            raise LineInvalid(f"review {i}: kind must be one of {allowed}, not {kind!r}")
         at = item.get("reviewed_at")
         out.append(
             ParsedReview(
@@ -251,6 +259,7 @@ def _reviews(raw) -> list[ParsedReview]:
                 notes=notes,
                 at=_datetime(at, "reviewed_at") if at is not None else None,
                 comment=_text(item, "comment", required=False, max_length=5000),
+                kind=kind,
             )
         )
     return out
@@ -594,6 +603,7 @@ class _Importer:
                     take_id=take.pk,
                     reviewer=users[parsed.reviewer],
                     verdict=parsed.verdict,
+                    kind=parsed.kind,
                     comment=parsed.comment,
                     created_at=at,
                 )

@@ -9,7 +9,16 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
-from ...models import Dimension, FailureTag, PromptVersion, Review, Shot, Take, Verdict
+from ...models import (
+    Dimension,
+    FailureTag,
+    PromptVersion,
+    Review,
+    ReviewKind,
+    Shot,
+    Take,
+    Verdict,
+)
 from ...models.reviews import JUDGEMENTS
 from .types import VALUE_FIELDS, Progress, RowKey
 
@@ -50,6 +59,8 @@ def _add(into: dict, values: dict) -> None:
 
 # Agreement without a self-join: per take, count the latest judgement of each reviewer and how
 # many accepted; a reviewer then agrees with (same verdict count − 1) of the (n − 1) others.
+# Reviewer rows count only judgements (kind 'verdict'): the reviews an undo or a bulk tag edit
+# writes move the current verdict but are nobody's judgement.
 _AGREEMENT_SQL = """
 WITH judged AS (
     SELECT take_id, reviewer_id, verdict FROM (
@@ -57,7 +68,7 @@ WITH judged AS (
                ROW_NUMBER() OVER (PARTITION BY r.take_id, r.reviewer_id
                                   ORDER BY r.created_at DESC, r.id DESC) AS rn
         FROM {review} r JOIN {take} t ON t.id = r.take_id
-        WHERE t.project_id = %s AND r.verdict IN ('accept', 'reject')
+        WHERE t.project_id = %s AND r.verdict IN ('accept', 'reject') AND r.kind = 'verdict'
     ) ranked WHERE rn = 1
 ), per_take AS (
     SELECT take_id, COUNT(*) AS n, SUM(CASE WHEN verdict = 'accept' THEN 1 ELSE 0 END) AS acc
@@ -105,13 +116,14 @@ GROUP BY GROUPING SETS ((f.slug, t.model), (f.slug, t.pass_number), (f.slug, s.n
 """
 
 
-# PostgreSQL: reviewer counts and agreement from one pass over the project's judgements; only
-# takes judged by two or more reviewers go through the sort for "latest per reviewer".
+# PostgreSQL: reviewer counts and agreement from one pass over the project's judgements (kind
+# 'verdict', as above); only takes judged by two or more reviewers go through the sort for
+# "latest per reviewer".
 _REVIEWERS_SQL = """
 WITH base AS MATERIALIZED (
     SELECT r.id, r.take_id, r.reviewer_id, r.verdict, r.created_at
     FROM {review} r JOIN {take} t ON t.id = r.take_id
-    WHERE t.project_id = %s AND r.verdict IN ('accept', 'reject')
+    WHERE t.project_id = %s AND r.verdict IN ('accept', 'reject') AND r.kind = 'verdict'
 ), multi AS (
     SELECT take_id FROM base GROUP BY take_id HAVING MIN(reviewer_id) <> MAX(reviewer_id)
 ), judged AS (
@@ -299,7 +311,7 @@ def _steps(project_id: int, portable: bool = False):
     def reviewers():
         rows = {}
         judged = Review.objects.filter(
-            take__project_id=project_id, verdict__in=JUDGEMENTS
+            take__project_id=project_id, verdict__in=JUDGEMENTS, kind=ReviewKind.VERDICT
         ).order_by()
         for g in judged.values("reviewer_id", "reviewer__email", "reviewer__username").annotate(
             n=Count("id"), ok=Count("id", filter=Q(verdict=Verdict.ACCEPT))

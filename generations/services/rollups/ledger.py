@@ -6,8 +6,11 @@ statements) and applies the difference to the rows; nothing it does scans the pr
 
 A contribution mirrors the grouped queries of `compute._steps` exactly: take dimensions count
 the take once, tag dimensions count a rejected take once per tag of its current review (and
-once per pair of them), reviewer rows count every accept/reject review, and agreement counts the
-latest judgement of each reviewer of the take against the other reviewers' latest ones."""
+once per pair of them), reviewer rows count every accept/reject review of kind `verdict` (a
+reviewer's own judgement: not the reviews written by undo or a bulk tag edit), and agreement
+counts the latest such judgement of each reviewer of the take against the other reviewers'
+latest ones. The per-take `reviews` column holds only judgements, so `contribution_parts` needs
+no filter of its own."""
 
 import json
 from collections.abc import Iterable, Iterator
@@ -64,6 +67,7 @@ SELECT t.id, t.project_id, t.shot_id, s.name, t.prompt_version_id, v.number, t.m
                         (ARRAY_AGG(r.verdict ORDER BY r.created_at DESC, r.id DESC))[1] AS latest
                  FROM {review} r
                  WHERE r.take_id = t.id AND r.verdict IN ('accept', 'reject')
+                   AND r.kind = 'verdict'
                  GROUP BY r.reviewer_id) j), '{{}}'::jsonb)
 FROM {take} t
 JOIN {shot} s ON s.id = t.shot_id
@@ -98,6 +102,7 @@ LEFT JOIN (
                  (ARRAY_AGG(r.verdict ORDER BY r.created_at DESC, r.id DESC))[1] AS latest
           FROM {review} r JOIN {take} rt ON rt.id = r.take_id
           WHERE rt.project_id = %(project)s AND r.verdict IN ('accept', 'reject')
+            AND r.kind = 'verdict'
           GROUP BY r.take_id, r.reviewer_id) j
     GROUP BY j.take_id
 ) rv ON rv.take_id = t.id
