@@ -1,7 +1,9 @@
 """Incremental refresh == full recompute from scratch == a plain-Python reference, over random
 sequences of creates, imports, reviews, re-reviews, undos, bulk tags, deletes of takes and
 reviews, and cost changes (hypothesis), with several writes (to one take or many) between two
-refreshes. Also: the incremental refresh costs the same queries at 10 and at 200 takes."""
+refreshes. The reference counts per-reviewer statistics over judgements only (kind "verdict"),
+while undos, bulk tags and imported undo/bulk reviews (by any reviewer) still move the current
+verdict. Also: the incremental refresh costs the same queries at 10 and at 200 takes."""
 
 import contextlib
 import datetime as dt
@@ -15,7 +17,14 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generations.models import FailureTag, ProjectRollup, RollupChange, Take, TakeContribution
+from generations.models import (
+    FailureTag,
+    ProjectRollup,
+    Review,
+    RollupChange,
+    Take,
+    TakeContribution,
+)
 from generations.services.manifest import manifest_import
 from generations.services.projects import ServiceError
 from generations.services.reviews import (
@@ -46,7 +55,8 @@ op = st.one_of(
               st.integers(0, 4), st.integers(3, 12)),
     st.tuples(st.just("import"), st.integers(0, 3), st.integers(0, 2), st.integers(0, 4),
               st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["accept", "reject"]),
-                                 tag_set), max_size=3),
+                                 tag_set, st.sampled_from(["verdict", "verdict", "undo", "bulk"])),
+                       max_size=3),
               st.booleans()),
     st.tuples(st.just("review"), st.integers(0, 99), st.integers(0, 2),
               st.sampled_from(["accept", "reject"]), tag_set),
@@ -55,7 +65,7 @@ op = st.one_of(
     st.tuples(st.just("delete_take"), st.integers(0, 99)),
     st.tuples(st.just("cost"), st.integers(0, 99), st.integers(0, 500)),
     st.tuples(st.just("bulk_tag"), st.sets(st.integers(0, 99), min_size=1, max_size=4),
-              tag_set, tag_set),
+              tag_set, tag_set, st.integers(0, 2)),
     st.just(("refresh",)),
     st.tuples(st.just("rebuild"), st.booleans()),
 )  # fmt: skip
@@ -63,11 +73,26 @@ op = st.one_of(
 
 def reference(project) -> dict:
     """SPEC §4 counts in plain Python over the ORM objects, one take at a time."""
-    totals, by_model, tags = Counter(), Counter(), Counter()
+    totals, by_model, tags, reviewers = Counter(), Counter(), Counter(), Counter()
     spend, seconds = Decimal(0), Decimal(0)
     for take in Take.objects.filter(project=project):
-        latest = take.reviews.order_by("-created_at", "-id").first()
+        history = list(take.reviews.order_by("created_at", "id"))
+        latest = history[-1] if history else None  # of any kind: the current verdict
+        assert take.current_review_id == (latest.pk if latest else None)
         verdict = latest.verdict if latest and latest.verdict in ("accept", "reject") else ""
+        assert take.current_verdict == verdict
+        # A reviewer's own judgements only: not what undo or a bulk tag edit wrote.
+        latest_of = {}
+        for review in history:
+            if review.kind != "verdict" or review.verdict not in ("accept", "reject"):
+                continue
+            reviewers[(str(review.reviewer_id), "reviewed")] += 1
+            reviewers[(str(review.reviewer_id), "accepted")] += review.verdict == "accept"
+            latest_of[str(review.reviewer_id)] = review.verdict
+        for reviewer, mine in latest_of.items():
+            others = [theirs for other, theirs in latest_of.items() if other != reviewer]
+            reviewers[(reviewer, "pairs")] += len(others)
+            reviewers[(reviewer, "agreed")] += sum(theirs == mine for theirs in others)
         totals["takes"] += 1
         by_model[(take.model, "takes")] += 1
         spend += take.cost_usd
@@ -80,6 +105,7 @@ def reference(project) -> dict:
         if verdict == "reject":
             tags.update(latest.failure_tags.values_list("slug", flat=True))
     return {"totals": dict(totals), "models": dict(by_model), "tags": dict(tags),
+            "reviewers": {k: v for k, v in reviewers.items() if v},
             "spend": spend, "seconds": seconds}  # fmt: skip
 
 
@@ -95,6 +121,13 @@ def from_rows(rows) -> dict:
             if values[field]
         },
         "tags": {key: v["takes"] for (dim, key, _), v in rows.items() if dim == "tag"},
+        "reviewers": {
+            (key, field): values[field]
+            for (dim, key, _), values in rows.items()
+            if dim == "reviewer"
+            for field in ("reviewed", "accepted", "pairs", "agreed")
+            if values[field]
+        },
         "spend": total.get("spend_usd", Decimal(0)),
         "seconds": total.get("accepted_seconds", Decimal(0)),
     }
@@ -127,8 +160,9 @@ def manifest_line(project, n: int, version: int, model: int, day: int, reviews) 
         "cost_usd": 0.5 + day, "created_at": (DAY0 + dt.timedelta(days=day)).isoformat(),
         "reviews": [{"reviewer": f"r{r}@studio.test", "verdict": verdict,
                      "failure_tags": sorted(tags) if verdict == "reject" else [],
-                     "reviewed_at": (DAY0 + dt.timedelta(days=20, minutes=n * 10 + i)).isoformat()}
-                    for i, (r, verdict, tags) in enumerate(reviews)],
+                     "reviewed_at": (DAY0 + dt.timedelta(days=20, minutes=n * 10 + i)).isoformat(),
+                     **({"kind": kind[0]} if kind and kind[0] != "verdict" else {})}
+                    for i, (r, verdict, tags, *kind) in enumerate(reviews)],
     })  # fmt: skip
 
 
@@ -188,12 +222,15 @@ def test_incremental_refresh_equals_full_rebuild(ops):
                 assert_consistent(project)
                 continue
             if kind == "bulk_tag":
-                _, picks, add, remove = step
+                _, picks, add, remove, by = step
                 chosen = {t.pk: t for t in (pick(i) for i in picks) if t is not None}
                 add, remove = [tags[s] for s in add], [tags[s] for s in remove]
-                takes_bulk_tag(
-                    takes=list(chosen.values()), reviewer=reviewers[0], add=add, remove=remove
+                edits = Review.objects.filter(reviewer=reviewers[by], kind="bulk")
+                before = edits.count()
+                changed = takes_bulk_tag(
+                    takes=list(chosen.values()), reviewer=reviewers[by], add=add, remove=remove
                 )
+                assert edits.count() == before + changed
                 continue
             take = pick(step[1])
             if take is None:
@@ -204,7 +241,8 @@ def test_incremental_refresh_equals_full_rebuild(ops):
                               tags=[tags[s] for s in step[4]], at=clock[0])  # fmt: skip
             elif kind == "undo":
                 with contextlib.suppress(ServiceError):
-                    review_undo(take=take, reviewer=reviewers[step[2]])
+                    undo = review_undo(take=take, reviewer=reviewers[step[2]])
+                    assert undo.kind == "undo"
             elif kind == "delete_review":
                 latest = take.reviews.order_by("-created_at", "-id").first()
                 if latest:
