@@ -2,10 +2,12 @@
 forms, undo, and bulk tagging."""
 
 import datetime
+import importlib
 import re
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -214,6 +216,14 @@ def test_undo_restores_the_previous_verdict_and_tags_as_a_new_review(members, ta
         "reject",
         "accept",
     ]
+    # The undos are not the lead's judgements: they count nowhere in the per-reviewer stats.
+    assert [r.kind for r in take.reviews.order_by("created_at", "id")] == [
+        "verdict",
+        "verdict",
+        "verdict",
+        "undo",
+        "undo",
+    ]
 
 
 def test_undoing_a_first_verdict_gives_back_unreviewed_with_history_kept(client, members, take):
@@ -221,7 +231,7 @@ def test_undoing_a_first_verdict_gives_back_unreviewed_with_history_kept(client,
     undo = review_services.review_undo(take=take, reviewer=members["editor"])
 
     take.refresh_from_db()
-    assert undo.verdict == Verdict.CLEAR
+    assert (undo.verdict, undo.kind) == (Verdict.CLEAR, "undo")
     assert take.current_verdict == ""
     assert list(take.reviews.order_by("created_at", "id")) == [first, undo]
     assert tag_slugs(first) == {"physics"}
@@ -275,6 +285,8 @@ def test_bulk_tagging_adds_and_removes_tags_in_one_go(members, version):
         "lighting": 1,
     }
     assert Review.objects.count() == reviews_before + 3  # one new review per changed take
+    edits = Review.objects.filter(reviewer=members["lead"])
+    assert [(r.kind, r.verdict) for r in edits] == [("bulk", "reject")] * 3
     verdicts = dict(
         Take.objects.filter(pk__in=[x.pk for x in t]).values_list("pk", "current_verdict")
     )
@@ -339,3 +351,20 @@ def test_a_verdict_whose_note_is_refused_saves_nothing(client, members, take):
     assert (Review.objects.count(), Note.objects.count()) == (0, 0)
     take.refresh_from_db()
     assert (take.current_review, take.current_verdict) == (None, "")
+
+
+def test_the_kind_migration_classifies_old_reviews_by_their_comment(members, take):
+    backfill = importlib.import_module("generations.migrations.0006_review_kind").backfill
+    written = {
+        comment: review(take, members["editor"], "reject", comment=comment)
+        for comment in ("Bulk tag edit", "Undo", "Undo: restores the verdict of 2026-11-01", "ok")
+    }
+    Review.objects.update(kind="verdict")  # as the field's default left them
+    backfill(apps, None)
+    kinds = {comment: Review.objects.get(pk=r.pk).kind for comment, r in written.items()}
+    assert kinds == {
+        "Bulk tag edit": "bulk",
+        "Undo": "undo",
+        "Undo: restores the verdict of 2026-11-01": "undo",
+        "ok": "verdict",
+    }
