@@ -228,6 +228,29 @@ def test_the_whole_project_downloads_under_a_clear_name(editor_client, project, 
     assert response["Content-Disposition"] == f'attachment; filename="{project.slug}-selects.edl"'
 
 
+def test_shots_go_in_natural_order_then_version_then_creation(editor_client, project, members):
+    """shot-2 before shot-10 (digits compared as numbers, not as text), in every format."""
+    lead = members["lead"]
+    order = []
+    for name in ("shot-1", "shot-2", "shot-10", "shot-11"):
+        shot = ShotFactory(project=project, name=name)
+        v1 = PromptVersionFactory(shot=shot, number=1)
+        v2 = PromptVersionFactory(shot=shot, number=2, parent=v1)
+        # Created newest-first on purpose: version, then creation, decide within a shot.
+        late_v1 = _take(v1, minutes=30)
+        early_v2 = _take(v2, minutes=1)
+        early_v1 = _take(v1, minutes=20)
+        order += [early_v1, late_v1, early_v2]
+    for take in reversed(order):
+        review_record(take=take, reviewer=lead, verdict="accept")
+    for fmt in ("otio", "edl", "xml", "fcpxml"):
+        _text, clips = _read(_get(editor_client, project, fmt), fmt)
+        assert [c.name for c in clips] == _names(order), fmt
+    text = _get(editor_client, project, "edl").content.decode()
+    reels = [line.split()[1] for line in text.splitlines() if line[:3].isdigit()]
+    assert reels == [reel_name(t) for t in order]
+
+
 def test_it_builds_the_timeline_in_two_queries(project, selects, django_assert_num_queries):
     with django_assert_num_queries(2):
         timeline = selects_timeline(project=project, base_url=BASE)

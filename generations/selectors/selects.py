@@ -6,6 +6,7 @@ The timeline is built once from two queries (takes, then their notes); each form
 adapts what the format can carry."""
 
 import copy
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -61,6 +62,19 @@ def reel_name(take: Take) -> str:
         if n == 0:
             break
     return f"DL{digits:0>6}"[-8:]
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key comparing runs of digits as numbers: shot-2 before shot-10. Text parts compare
+    case-insensitively; each part is tagged so text and numbers never compare directly."""
+    parts = _DIGITS.split(name)
+    return tuple(
+        (1, int(part), part) if i % 2 else (0, part.casefold(), part)
+        for i, part in enumerate(parts)
+    )
 
 
 def _fps(take: Take) -> float:
@@ -141,15 +155,21 @@ def _clip(take: Take, notes: list[Note], project: Project, base_url: str) -> oti
 def selects_timeline(
     *, project: Project, base_url: str, shot: Shot | None = None
 ) -> otio.schema.Timeline:
-    """The accepted takes of a project (or of one shot), one clip each, in edit order: shot name,
-    prompt version, creation. Two queries whatever the number of takes."""
+    """The accepted takes of a project (or of one shot), one clip each, in edit order: shot name
+    (natural order: shot-2 before shot-10), prompt version, creation. Two queries whatever the
+    number of takes."""
     takes = Take.objects.filter(project=project, current_verdict=Verdict.ACCEPT)
     if shot is not None:
         takes = takes.filter(shot=shot)
-    takes = list(
-        takes.select_related("shot", "prompt_version").order_by(
-            "shot__name", "shot_id", "prompt_version__number", "created_at", "id"
-        )
+    takes = sorted(
+        takes.select_related("shot", "prompt_version"),
+        key=lambda t: (
+            natural_key(t.shot.name),
+            t.shot_id,
+            t.prompt_version.number,
+            t.created_at,
+            t.pk,
+        ),
     )
     notes: dict[int, list[Note]] = {}
     if takes:
