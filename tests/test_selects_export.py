@@ -161,9 +161,55 @@ def test_the_edl_conforms_to_one_rate_and_keeps_reels_and_locators(editor_client
         ("NOTE: LOVELY LIGHT", "YELLOW", 48),
     ]
     assert [(m.name, m.color, m.marked_range.start_time.value) for m in clips[2].markers] == [
-        ("MORPHING: FACE DRIFTS", "MAGENTA", 24)  # 1 s at 30 fps, conformed to 24
+        # OTIO reads a LOC back as written: record time, 12 s in + 1 s (30 fps) at 24.
+        ("MORPHING: FACE DRIFTS", "MAGENTA", 288 + 24)
     ]
     assert "dailies" not in clips[0].metadata  # the EDL has no place for our metadata
+
+
+def _edl_events(text):
+    """The EDL's events as (reel, record in, record out, [LOC timecodes]), parsed from the text."""
+    events = []
+    for line in text.splitlines():
+        if line[:3].isdigit():
+            fields = line.split()
+            events.append((fields[1], fields[-2], fields[-1], []))
+        elif line.startswith("* LOC:"):
+            events[-1][3].append(line.split()[2])
+    return events
+
+
+def _tc(timecode, rate=24):
+    hours, minutes, seconds, frames = (int(part) for part in timecode.split(":"))
+    return ((hours * 60 + minutes) * 60 + seconds) * rate + frames
+
+
+def test_edl_locators_are_in_record_time_inside_their_event(
+    editor_client, project, selects, members
+):
+    """CMX/Avid read `* LOC:` as record timecode: record-in + the note's frame at the EDL rate."""
+    a1, a2, a3, a4, b1, b2 = selects["order"]
+    # Notes on later events too, so a clip-relative LOC cannot pass by luck.
+    lead = members["lead"]
+    note_add(take=a4, author=lead, seconds=3, text="end", tag_slug="flicker")
+    note_add(take=b1, author=lead, seconds=0, text="first frame")
+    note_add(take=b2, author=lead, seconds=1.5, text="late")
+    text = _get(editor_client, project, "edl").content.decode()
+    events = _edl_events(text)
+    assert [e[0] for e in events] == [reel_name(t) for t in selects["order"]]
+    seen = 0
+    for take, (_reel, rec_in, rec_out, locs) in zip(selects["order"], events, strict=True):
+        notes = list(take.notes.order_by("frame", "id"))
+        assert len(locs) == len(notes)
+        for note, loc in zip(notes, locs, strict=True):
+            frame_at_24 = round(note.frame / float(take.fps) * 24)
+            assert _tc(loc) == _tc(rec_in) + frame_at_24, (loc, rec_in, note.text)
+            assert _tc(rec_in) <= _tc(loc) < _tc(rec_out)
+            seen += 1
+    assert seen == 6
+    # a3 is the third event (record 00:00:12:00-00:00:17:00); its note is 1 s in.
+    assert events[2][1:] == ("00:00:12:00", "00:00:17:00", ["00:00:13:00"])
+    assert events[4][1:] == ("00:00:20:12", "00:00:26:12", ["00:00:20:12"])  # b1's note: frame 0
 
 
 def test_fcp7_xml_keeps_each_takes_rate_and_marker_comments(editor_client, project, selects):

@@ -208,13 +208,32 @@ def _markers_with_text(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     return flat
 
 
+def _markers_at_record_time(timeline: otio.schema.Timeline, rate: float) -> None:
+    """Move each marker from clip time to record (timeline) time at the EDL rate: CMX/Avid read
+    a `* LOC:` timecode as record timecode, while the writer emits the marker's own time.
+    LOC = the event's record-in + the note's frame, both in EDL frames, so it lies in the event."""
+    for clip in timeline.find_clips():
+        record_in = round(clip.range_in_parent().start_time.rescaled_to(rate).value)
+        last = record_in + max(
+            0, round(clip.range_in_parent().duration.rescaled_to(rate).value) - 1
+        )
+        for marker in clip.markers:
+            at = record_in + round(marker.marked_range.start_time.rescaled_to(rate).value)
+            marker.marked_range = TimeRange(
+                RationalTime(min(at, last), rate), RationalTime(0, rate)
+            )
+
+
 def selects_file(*, timeline: otio.schema.Timeline, format: str) -> str:
     """The timeline written in one of FORMATS (KeyError for another)."""
     fmt = FORMATS[format]
     rate = timeline.metadata[NAMESPACE]["rate"]
     if format == "edl":
-        # The EDL has one rate: every event is conformed to the timeline's.
-        return otio.adapters.write_to_string(_markers_with_text(timeline), fmt.adapter, rate=rate)
+        # The EDL has one rate: every event is conformed to the timeline's, and its locators are
+        # in record time.
+        flat = _markers_with_text(timeline)
+        _markers_at_record_time(flat, rate)
+        return otio.adapters.write_to_string(flat, fmt.adapter, rate=rate)
     if format == "fcpxml":
         return otio.adapters.write_to_string(_markers_with_text(timeline), fmt.adapter)
     return otio.adapters.write_to_string(timeline, fmt.adapter)
