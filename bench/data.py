@@ -1,8 +1,12 @@
 """Synthetic projects for benchmarks, generated inside PostgreSQL with generate_series: a million
 takes with their reviews and tags in well under a minute, deterministic (no random())."""
 
+import json
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import JSONField
 
 from generations.models import (
     FailureTag,
@@ -18,6 +22,46 @@ from generations.models import (
 MODELS = ["sora-2", "sora-2-pro", "veo-3", "kling-2", "runway-gen4-turbo", "pika-2", "svd-xt"]
 SHOTS = 40
 VERSIONS_PER_SHOT = 6
+
+
+TAKE_COLUMNS = {
+    "project", "shot", "prompt_version", "pass_number", "model", "parameters", "seed",
+    "external_id", "original_filename", "media", "media_url", "duration_s", "fps", "width",
+    "height", "codec", "poster", "thumbnail", "filmstrip", "filmstrip_frames", "flicker_series",
+    "status", "status_reason", "cost_usd", "cost_source", "current_verdict", "created_at",
+    "added_at",
+}  # fmt: skip
+
+
+@dataclass
+class _Defaults:
+    columns: str
+    values: str
+    params: dict
+
+
+def _defaults(model, given: set[str]) -> _Defaults:
+    """The model's other NOT NULL columns with their defaults, so the raw INSERTs keep working
+    when a migration adds a field (provenance, review kind, …)."""
+    columns, values, params = [], [], {}
+    for field in model._meta.concrete_fields:
+        if field.name in given or field.primary_key or field.null:
+            continue
+        default = field.get_default()  # "" for text fields without an explicit default
+        if default is None:
+            continue
+        value = field.get_prep_value(default)
+        name = f"default_{field.column}"
+        columns.append(field.column)
+        if isinstance(field, JSONField):
+            values.append(f"%({name})s::jsonb")
+            value = json.dumps(value)
+        else:
+            values.append(f"%({name})s")
+        params[name] = value
+    if not columns:
+        return _Defaults("", "", {})
+    return _Defaults(", " + ", ".join(columns), ", " + ", ".join(values), params)
 
 
 def make_project(*, slug: str, takes: int, owner) -> Project:
@@ -50,6 +94,8 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
     tag_ids = list(FailureTag.objects.order_by("position").values_list("pk", flat=True))[:13]
     take_t, review_t = Take._meta.db_table, Review._meta.db_table
     through_t = Review.failure_tags.through._meta.db_table
+    take_defaults = _defaults(Take, TAKE_COLUMNS)
+    review_defaults = _defaults(Review, {"take", "reviewer", "verdict", "comment", "created_at"})
     version_ids = [v.pk for v in versions]
     shot_of = {v.pk: v.shot_id for v in versions}
     number_of = {v.pk: v.number for v in versions}
@@ -60,7 +106,7 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
                 parameters, seed, external_id, original_filename, media, media_url, duration_s,
                 fps, width, height, codec, poster, thumbnail, filmstrip, filmstrip_frames,
                 flicker_series, status, status_reason, cost_usd, cost_source, current_verdict,
-                created_at, added_at)
+                created_at, added_at{take_defaults.columns})
             SELECT %(project)s, (%(shots)s::bigint[])[1 + (g %% %(nv)s)],
                 (%(versions)s::bigint[])[1 + (g %% %(nv)s)],
                 (%(numbers)s::int[])[1 + (g %% %(nv)s)],
@@ -70,7 +116,7 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
                 'reported', '',
                 timestamptz '2026-09-01' + ((g %% 60) || ' days')::interval
                     + ((g %% 1440) || ' minutes')::interval,
-                now()
+                now(){take_defaults.values}
             FROM generate_series(1, %(n)s) AS g
             """,
             {
@@ -82,24 +128,26 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
                 "models": MODELS,
                 "nm": len(MODELS),
                 "n": takes,
+                **take_defaults.params,
             },
         )
         # Reviews: 9 in 10 takes; accept when a hash falls under a pass-dependent threshold.
         cur.execute(
             f"""
-            INSERT INTO {review_t} (take_id, reviewer_id, verdict, comment, created_at)
+            INSERT INTO {review_t} (take_id, reviewer_id, verdict, comment, created_at
+                {review_defaults.columns})
             SELECT t.id, (%(reviewers)s::bigint[])[1 + (t.id %% 3)],
                 CASE WHEN (t.id * 2654435761 %% 100) < 8 + t.pass_number * 5
                      THEN 'accept' ELSE 'reject' END,
-                '', t.created_at + interval '1 day'
+                '', t.created_at + interval '1 day'{review_defaults.values}
             FROM {take_t} t WHERE t.project_id = %(project)s AND t.id %% 10 <> 0
             UNION ALL
             SELECT t.id, (%(reviewers)s::bigint[])[1 + ((t.id + 1) %% 3)],
                 CASE WHEN (t.id * 40503 %% 100) < 30 THEN 'accept' ELSE 'reject' END,
-                '', t.created_at + interval '2 days'
+                '', t.created_at + interval '2 days'{review_defaults.values}
             FROM {take_t} t WHERE t.project_id = %(project)s AND t.id %% 20 = 1
             """,
-            {"project": project.pk, "reviewers": reviewers},
+            {"project": project.pk, "reviewers": reviewers, **review_defaults.params},
         )
         cur.execute(
             f"""
