@@ -103,6 +103,9 @@ class Take(models.Model):
         max_length=12, choices=TakeStatus.choices, default=TakeStatus.READY, db_index=True
     )
     status_reason = models.CharField(max_length=500, blank=True)
+    # When a media run claimed this take (conditional update, no row lock held while it
+    # decodes); a claim older than the stale limit is presumed lost (services/takes.py).
+    processing_claimed_at = models.DateTimeField(null=True, blank=True)
 
     # C2PA provenance read from the original file by the media task (services/provenance.py
     # has the state rule). Information only: it never makes a take broken.

@@ -3,7 +3,7 @@
 import logging
 import os
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -180,14 +180,36 @@ def _enqueue_media(take_id: int) -> None:
         log.warning("could not enqueue media processing for take %s", take_id)
 
 
-def take_claim_for_processing(*, take_id: int) -> Take | None:
-    """Lock the take for processing; None if it is gone, already processed, or being processed
-    by another run right now (a redelivered task skips instead of working twice). Call inside a
-    transaction: the row lock is the claim and ends with it."""
-    return (
-        Take.objects.select_for_update(skip_locked=True)
-        .filter(pk=take_id, status=TakeStatus.PROCESSING)
-        .first()
+# A claim older than this is presumed lost (its worker died): past the task's hard time limit,
+# so a run still decoding is never taken over.
+PROCESSING_CLAIM_STALE = timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 300) + 60)
+
+
+def take_claim_for_processing(*, take_id: int, now: datetime | None = None) -> Take | None:
+    """Claim the take for one processing run with a conditional update; None if it is gone,
+    already processed, or claimed by another run whose claim is not stale yet (a redelivered
+    task skips instead of working twice). No lock is held afterwards: reviews, deletes and tag
+    edits of the take never wait for the decode. The returned take's `processing_claimed_at`
+    identifies this run's claim."""
+    now = now or timezone.now()
+    free = Q(processing_claimed_at__isnull=True) | Q(
+        processing_claimed_at__lt=now - PROCESSING_CLAIM_STALE
+    )
+    claimed = (
+        Take.objects.filter(free, pk=take_id, status=TakeStatus.PROCESSING).update(
+            processing_claimed_at=now
+        )
+        == 1
+    )
+    if not claimed:
+        return None
+    return Take.objects.filter(pk=take_id, processing_claimed_at=now).first()
+
+
+def take_release_claim(*, take: Take) -> None:
+    """Give the claim back (a transient error): the retry can claim the take again."""
+    Take.objects.filter(pk=take.pk, processing_claimed_at=take.processing_claimed_at).update(
+        processing_claimed_at=None
     )
 
 
@@ -218,49 +240,70 @@ def _apply_provenance(take: Take, found: provenance.Provenance) -> None:
     take.provenance_manifest = found.manifest_store
 
 
-def take_process_media(*, take: Take) -> Take:
+IMAGE_FIELDS = ("poster", "thumbnail", "filmstrip")
+
+
+def take_process_media(*, take: Take) -> Take | None:
     """Decode once and store poster, thumbnail, filmstrip and flicker signal; read the C2PA
-    provenance of the original file; mark ready. Raises media.NotAVideo for a file that cannot
-    be decoded (the task marks it broken); provenance never raises."""
+    provenance of the original file; mark ready. `take` comes from `take_claim_for_processing`:
+    the decode runs outside any transaction, and the results are written in a short one only if
+    the take is still processing under this run's claim (None otherwise: it was deleted, marked
+    broken, or taken over after a stale claim; the new images are removed). Raises
+    media.NotAVideo for a file that cannot be decoded (the task marks it broken); provenance
+    never raises."""
     if not take.media:
         raise media.NotAVideo("The take has no media file.")
     analysis = media.analyse(take.media.path, duration_s=float(take.duration_s or 0))
+    # The stored file is the uploaded bytes unchanged, so its manifest still validates.
+    found = provenance.read_provenance(take.media.path)
+    old_files = [f for f in (getattr(take, name) for name in IMAGE_FIELDS) if f]
+    old_names = {f.name for f in old_files}
     stem = uuid.uuid4().hex
-    for field, data in (
-        ("poster", analysis.poster),
-        ("thumbnail", analysis.thumbnail),
-        ("filmstrip", analysis.filmstrip),
+    for field, data in zip(
+        IMAGE_FIELDS, (analysis.poster, analysis.thumbnail, analysis.filmstrip), strict=True
     ):
-        old = getattr(take, field)
-        if old:
-            old.delete(save=False)
+        file = getattr(take, field)
         if data:
-            getattr(take, field).save(f"{stem}-{field}.jpg", ContentFile(data), save=False)
+            file.save(f"{stem}-{field}.jpg", ContentFile(data), save=False)
+        else:
+            file.name = ""
+    new_files = [f for f in (getattr(take, name) for name in IMAGE_FIELDS) if f]
+    new_files = [f for f in new_files if f.name not in old_names]
     take.filmstrip_frames = analysis.filmstrip_frames
     take.flicker_score = analysis.flicker_score
     take.flicker_series = analysis.flicker_series
-    # The stored file is the uploaded bytes unchanged, so its manifest still validates.
-    _apply_provenance(take, provenance.read_provenance(take.media.path))
+    _apply_provenance(take, found)
     take.status = TakeStatus.READY
     take.status_reason = ""
-    take.save(
-        update_fields=[
-            "poster",
-            "thumbnail",
-            "filmstrip",
-            "filmstrip_frames",
-            "flicker_score",
-            "flicker_series",
-            "status",
-            "status_reason",
-            *PROVENANCE_FIELDS,
-        ]
-    )
+    values = {
+        **{name: getattr(take, name).name or "" for name in IMAGE_FIELDS},
+        "filmstrip_frames": take.filmstrip_frames,
+        "flicker_score": take.flicker_score,
+        "flicker_series": take.flicker_series,
+        "status": TakeStatus.READY,
+        "status_reason": "",
+        **{name: getattr(take, name) for name in PROVENANCE_FIELDS},
+    }
+    with transaction.atomic():
+        applied = Take.objects.filter(
+            pk=take.pk,
+            status=TakeStatus.PROCESSING,
+            processing_claimed_at=take.processing_claimed_at,
+        ).update(**values, processing_claimed_at=None)
+    if not applied:
+        for f in new_files:
+            f.storage.delete(f.name)
+        return None
+    for f in old_files:
+        f.storage.delete(f.name)
+    take.processing_claimed_at = None
     return take
 
 
 def take_mark_broken(*, take_id: int, reason: str) -> None:
-    Take.objects.filter(pk=take_id).update(status=TakeStatus.BROKEN, status_reason=reason[:500])
+    Take.objects.filter(pk=take_id).update(
+        status=TakeStatus.BROKEN, status_reason=reason[:500], processing_claimed_at=None
+    )
 
 
 def take_delete(*, take: Take) -> None:
