@@ -2,7 +2,9 @@
 read back with OpenTimelineIO, and the test asserts what that format kept."""
 
 import datetime
+import xml.etree.ElementTree as ET
 from decimal import Decimal
+from fractions import Fraction
 
 import opentimelineio as otio
 import pytest
@@ -212,12 +214,13 @@ def test_edl_locators_are_in_record_time_inside_their_event(
     assert events[4][1:] == ("00:00:20:12", "00:00:26:12", ["00:00:20:12"])  # b1's note: frame 0
 
 
-def test_fcp7_xml_keeps_each_takes_rate_and_marker_comments(editor_client, project, selects):
+def test_fcp7_xml_conforms_clips_and_keeps_marker_comments(editor_client, project, selects):
     a1, a2, a3, a4, _b1, _b2 = selects["order"]
     text, clips = _read(_get(editor_client, project, "xml"), "xml")
     assert [c.name for c in clips] == _names(selects["order"])
+    # Clipitems are at the sequence rate (the files keep their own: see the XML test below).
     assert [_frames(c) for c in clips] == [
-        (192, 24), (120, 30), (150, 30), (84, 24), (144, 24), (48, 24)
+        (192, 24), (96, 24), (120, 24), (84, 24), (144, 24), (48, 24)
     ]  # fmt: skip
     urls = [getattr(c.media_reference, "target_url", None) for c in clips]
     assert urls == [_media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4", None]
@@ -232,7 +235,7 @@ def test_fcp7_xml_keeps_each_takes_rate_and_marker_comments(editor_client, proje
         ("note", "lovely light", otio.opentime.RationalTime(48, 24)),
     ]
     assert [(m.name, m.marked_range.start_time) for m in clips[2].markers] == [
-        ("morphing", otio.opentime.RationalTime(30, 30))
+        ("morphing", otio.opentime.RationalTime(24, 24))  # 1 s into the clip
     ]
     assert "dailies" not in clips[0].metadata
     assert "<comment>hand melts\nhere</comment>" in text
@@ -247,8 +250,9 @@ def test_fcpxml_keeps_rates_urls_and_markers_with_their_text(editor_client, proj
     ]  # fmt: skip
     urls = [c.media_reference.target_url for c in clips]
     assert urls[:5] == [_media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4"]
-    # FCPXML has no missing media: the adapter names a placeholder file, offline in the app.
-    assert urls[5].startswith("file://")
+    # FCPXML has no missing media: a clearly named offline file, not OTIO's file:///tmp/...
+    assert urls[5] == f"./{reel_name(_b2)}_OFFLINE_no-media-in-dailies"
+    assert "file:///tmp" not in text
     # One text field per marker: it carries "tag: text". Colours collapse to to-do markers
     # (RED), plain markers (read back PURPLE) and done markers (GREEN).
     got = [(m.name, m.color, m.marked_range.start_time.to_seconds()) for m in clips[0].markers]
@@ -256,6 +260,64 @@ def test_fcpxml_keeps_rates_urls_and_markers_with_their_text(editor_client, proj
     assert [m.name for m in clips[2].markers] == ["morphing: face drifts"]
     # The prompt rides as the asset-clip's note.
     assert "<note>street at dusk, dolly in</note>" in text
+
+
+def _int(element, path):
+    return int(element.find(path).text)
+
+
+def test_fcp7_xml_numbers_are_on_the_sequence_grid(editor_client, project, selects):
+    """Written XML, parsed: one sequence rate (24, the majority), a duration counted at it,
+    a format with the majority frame size, each clipitem placed at 24 while its file keeps
+    the take's own rate and frame count."""
+    order = selects["order"]
+    order[1].width, order[1].height = 1920, 1080  # a minority size must not win
+    order[1].save(update_fields=["width", "height"])
+    root = ET.fromstring(_get(editor_client, project, "xml").content)
+    sequence = root.find("./project/children/sequence")
+    assert _int(sequence, "rate/timebase") == 24
+    seconds = [8, 4, 5, 3.5, 6, 2]
+    assert _int(sequence, "duration") == sum(seconds) * 24 == 684
+    sample = sequence.find("./media/video/format/samplecharacteristics")
+    assert _int(sample, "rate/timebase") == 24
+    assert (_int(sample, "width"), _int(sample, "height")) == (1280, 720)
+    items = sequence.findall("./media/video/track/clipitem")
+    assert len(items) == 6
+    record = 0
+    for take, secs, item in zip(order, seconds, items, strict=True):
+        assert [_int(r, "timebase") for r in item.findall("rate")] == [24]
+        start, end = _int(item, "start"), _int(item, "end")
+        assert (start, end) == (record, record + round(secs * 24))
+        assert (_int(item, "in"), _int(item, "out")) == (0, end - start)
+        file = item.find("file")
+        assert _int(file, "rate/timebase") == int(take.fps)
+        assert _int(file, "duration") == round(secs * float(take.fps))
+        record = end
+    assert record == 684
+    # Markers on the clipitem's (sequence) grid: a3's note 1 s in is frame 24, not 30.
+    assert [_int(m, "in") for m in items[0].findall("marker")] == [12, 48]
+    assert [_int(m, "in") for m in items[2].findall("marker")] == [24]
+
+
+def test_fcpxml_sequence_has_the_majority_rate_and_size(editor_client, project, selects):
+    text = _get(editor_client, project, "fcpxml").content.decode()
+    root = ET.fromstring(text.split("\n", 2)[2])
+    formats = {f.get("id"): f for f in root.iter("format")}
+    sequence = root.find(".//sequence")
+    fmt = formats[sequence.get("format")]
+    assert fmt.get("frameDuration") == "1/24s"
+    assert (fmt.get("width"), fmt.get("height")) == ("1280", "720")
+    # Every edit point is on the 24 fps grid and the clips run on without gaps.
+    record = Fraction(0)
+    for clip in sequence.iter("clip"):
+        offset = Fraction(clip.get("offset").rstrip("s"))
+        duration = Fraction(clip.get("duration").rstrip("s"))
+        assert offset == record and (offset * 24).denominator == 1
+        assert (duration * 24).denominator == 1
+        record = offset + duration
+    assert record * 24 == 684
+    assert Fraction(sequence.get("duration").rstrip("s")) == record
+    assert "file:///tmp" not in text
 
 
 @pytest.mark.parametrize("fmt", ["otio", "edl", "xml", "fcpxml"])

@@ -7,8 +7,10 @@ adapts what the format can carry."""
 
 import copy
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 
 import opentimelineio as otio
 from django.urls import reverse
@@ -22,6 +24,7 @@ TimeRange = otio.opentime.TimeRange
 MarkerColor = otio.schema.MarkerColor
 
 DEFAULT_RATE = 24.0
+DEFAULT_SIZE = (1920, 1080)
 NAMESPACE = "dailies"
 
 # Marker colour by failure-tag group, so an editor sees the kind of problem at a glance; untagged
@@ -93,6 +96,16 @@ def _rate(takes: list[Take]) -> float:
     counts = Counter(_fps(t) for t in takes)
     best = max(counts.values())
     return next(_fps(t) for t in takes if counts[_fps(t)] == best)
+
+
+def _resolution(takes: list[Take]) -> tuple[int, int]:
+    """The sequence frame size: the most common among the selects (the first breaks ties)."""
+    sizes = [(t.width, t.height) for t in takes if t.width and t.height]
+    if not sizes:
+        return DEFAULT_SIZE
+    counts = Counter(sizes)
+    best = max(counts.values())
+    return next(size for size in sizes if counts[size] == best)
 
 
 def _media_url(take: Take, project: Project, base_url: str) -> str | None:
@@ -181,12 +194,15 @@ def selects_timeline(
             notes.setdefault(note.take_id, []).append(note)
 
     rate = _rate(takes)
+    width, height = _resolution(takes)
     title = f"{project.name} selects" + (f" - {shot.name}" if shot else "")
     timeline = otio.schema.Timeline(name=title, global_start_time=RationalTime(0, rate))
     timeline.metadata[NAMESPACE] = {
         "project": project.slug,
         "shot": shot.name if shot else None,
         "rate": rate,
+        "width": width,
+        "height": height,
     }
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     track.extend(_clip(t, notes.get(t.pk, []), project, base_url) for t in takes)
@@ -235,8 +251,136 @@ def selects_file(*, timeline: otio.schema.Timeline, format: str) -> str:
         _markers_at_record_time(flat, rate)
         return otio.adapters.write_to_string(flat, fmt.adapter, rate=rate)
     if format == "fcpxml":
-        return otio.adapters.write_to_string(_markers_with_text(timeline), fmt.adapter)
+        flat = _markers_with_text(timeline)
+        _offline_references(flat)
+        text = otio.adapters.write_to_string(flat, fmt.adapter)
+        return _conform_fcpxml(text, timeline)
+    if format == "xml":
+        return _conform_fcp7(otio.adapters.write_to_string(timeline, fmt.adapter), timeline)
     return otio.adapters.write_to_string(timeline, fmt.adapter)
+
+
+def offline_name(reel: str) -> str:
+    """The file a take without media points at where the format has no "missing media" (FCPXML):
+    clearly named, never in the media ZIP, so the NLE shows the clip offline."""
+    return f"{reel}_OFFLINE_no-media-in-dailies"
+
+
+def _offline_references(timeline: otio.schema.Timeline) -> None:
+    """FCPXML has no missing media, and OTIO's writer invents `file:///tmp/<clip name>` for it:
+    point such clips at a clearly named offline file next to the timeline instead."""
+    for clip in timeline.find_clips():
+        if isinstance(clip.media_reference, otio.schema.MissingReference):
+            reel = clip.metadata["cmx_3600"]["reel"]
+            clip.media_reference = otio.schema.ExternalReference(
+                target_url="./" + offline_name(reel),
+                available_range=clip.media_reference.available_range,
+            )
+
+
+def _seq_frames(time: RationalTime, rate: float) -> int:
+    return round(time.rescaled_to(rate).value)
+
+
+def _rate_element(rate: float) -> ET.Element:
+    element = ET.Element("rate")
+    timebase = round(rate)
+    ET.SubElement(element, "timebase").text = str(timebase)
+    ET.SubElement(element, "ntsc").text = "FALSE" if timebase == rate else "TRUE"
+    return element
+
+
+def _set_text(parent: ET.Element, tag: str, value) -> None:
+    element = parent.find(tag)
+    if element is None:
+        element = ET.SubElement(parent, tag)
+    element.text = str(value)
+
+
+def _conform_fcp7(text: str, timeline: otio.schema.Timeline) -> str:
+    """Conform the FCP7 XML to one sequence rate. OTIO's writer leaves each clipitem at its
+    take's rate and counts the sequence duration in whatever rate the clip sum came out in, and
+    its <format/> is empty. Premiere and Resolve read a clipitem's start/end/in/out on the
+    sequence's frame grid, so every clipitem is written at the sequence rate (start/end are
+    record frames, in/out the source seconds at that rate); each <file> keeps the take's own
+    rate and frame count. Markers move to the same grid, and the sequence gets a format: the
+    timeline rate and the most common frame size."""
+    meta = timeline.metadata[NAMESPACE]
+    rate = meta["rate"]
+    root = ET.fromstring(text)
+    sequence = root.find("./project/children/sequence")
+    clips = list(timeline.find_clips())
+    items = sequence.findall("./media/video/track/clipitem")
+    assert len(items) == len(clips), "one clipitem per clip"
+    end = 0
+    for clip, item in zip(clips, items, strict=True):
+        placed = clip.range_in_parent()
+        start = _seq_frames(placed.start_time, rate)
+        end = _seq_frames(placed.end_time_exclusive(), rate)
+        source_in = _seq_frames(clip.source_range.start_time, rate)
+        # The writer puts two <rate> children on a clipitem (after <name> and before <duration>,
+        # both at the take's rate): one, at the sequence rate, where the first was.
+        rates = item.findall("rate")
+        position = list(item).index(rates[0])
+        for child in rates:
+            item.remove(child)
+        item.insert(position, _rate_element(rate))
+        available = clip.media_reference.available_range or clip.source_range
+        _set_text(item, "duration", _seq_frames(available.duration, rate))
+        _set_text(item, "start", start)
+        _set_text(item, "end", end)
+        _set_text(item, "in", source_in)
+        _set_text(item, "out", source_in + end - start)
+        for marker, marker_e in zip(clip.markers, item.findall("marker"), strict=True):
+            at = _seq_frames(marker.marked_range.start_time, rate)
+            length = _seq_frames(marker.marked_range.duration, rate)
+            _set_text(marker_e, "in", at)
+            _set_text(marker_e, "out", at + length)
+    _set_text(sequence, "duration", end)
+    video = sequence.find("./media/video")
+    fmt = video.find("format")
+    fmt.clear()
+    characteristics = ET.SubElement(fmt, "samplecharacteristics")
+    characteristics.append(_rate_element(rate))
+    ET.SubElement(characteristics, "width").text = str(meta["width"])
+    ET.SubElement(characteristics, "height").text = str(meta["height"])
+    ET.SubElement(characteristics, "anamorphic").text = "FALSE"
+    ET.SubElement(characteristics, "pixelaspectratio").text = "square"
+    ET.SubElement(characteristics, "fielddominance").text = "none"
+    ET.indent(root, space="    ")
+    body = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n' + body + "\n"
+
+
+def _frame_duration(rate: float) -> str:
+    step = 1 / Fraction(rate).limit_denominator(1001)
+    return f"{step.numerator}/{step.denominator}s"
+
+
+def _conform_fcpxml(text: str, timeline: otio.schema.Timeline) -> str:
+    """Give the FCPXML sequence the timeline's rate and frame size: OTIO's writer picks the
+    format of whichever rate it met first and leaves width and height out."""
+    meta = timeline.metadata[NAMESPACE]
+    head, _, rest = text.partition("<fcpxml")
+    root = ET.fromstring("<fcpxml" + rest)
+    resources = root.find("resources")
+    ids = {element.get("id") for element in root.iter() if element.get("id")}
+    number = 1
+    while f"r{number}" in ids:
+        number += 1
+    sequence_format = ET.Element(
+        "format",
+        id=f"r{number}",
+        name=f"Dailies {meta['width']}x{meta['height']} {meta['rate']:g}",
+        frameDuration=_frame_duration(meta["rate"]),
+        width=str(meta["width"]),
+        height=str(meta["height"]),
+    )
+    resources.insert(0, sequence_format)
+    for sequence in root.iter("sequence"):
+        sequence.set("format", sequence_format.get("id"))
+    ET.indent(root, space="    ")
+    return head + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def selects_filename(*, project: Project, format: str, shot: Shot | None = None) -> str:
