@@ -178,6 +178,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "dailies")
+# Rollup refreshes get a queue (and a worker) of their own: two long media decodes must never hold
+# every worker slot while a verdict waits to reach the dashboards (SPEC §5: 2 s).
+DAILIES_ROLLUPS_QUEUE = env_str("CELERY_ROLLUPS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-rollups")
+CELERY_TASK_ROUTES = {"generations.tasks.rollups.*": {"queue": DAILIES_ROLLUPS_QUEUE}}
 # Analytics: the reconciler catches projects left dirty (broker was down, a claim went stale);
 # the nightly check refreshes every project and logs drift.
 CELERY_BEAT_SCHEDULE = {

@@ -28,6 +28,10 @@ def pytest_configure(config):
     # other's tasks, and a developer's running worker (default queue) takes none of them.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     celery_app.conf.task_default_queue = f"dailies-test-{worker}"
+    # The rollups queue is per worker too (settings route generations.tasks.rollups.* to it).
+    celery_app.conf.task_routes = {
+        "generations.tasks.rollups.*": {"queue": f"dailies-test-{worker}-rollups"}
+    }
     celery_app.conf.task_always_eager = False
     # The cache is Redis too (settings fall back to the broker's database): one key prefix per
     # xdist worker, so parallel runs never read each other's recompute progress.
@@ -61,14 +65,25 @@ def _fast_and_isolated(settings, tmp_path):
     }
 
 
+def session_queues() -> list[str]:
+    """This session's queues: the default (media) one and the rollups one."""
+    rollups = celery_app.conf.task_routes["generations.tasks.rollups.*"]["queue"]
+    return [celery_app.conf.task_default_queue, rollups]
+
+
 @pytest.fixture(scope="session")
 def celery_worker_session():
-    """A real Celery worker (solo pool, in a thread) consuming this session's Redis queue."""
+    """A real Celery worker (solo pool, in a thread) consuming this session's Redis queues
+    (production runs one worker per queue; one worker taking both is enough here)."""
     from celery.contrib.testing.worker import start_worker
 
+    queues = session_queues()
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(celery_app.conf.task_default_queue)
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+        for queue in queues:
+            conn.default_channel.queue_purge(queue)
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", queues=queues
+    ) as w:
         yield w
 
 

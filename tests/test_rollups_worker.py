@@ -193,6 +193,8 @@ def slow_worker(transactional_db, tmp_path):
             "SECRET_KEY": settings.SECRET_KEY,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_DEFAULT_QUEUE": queue,
+            # Its rollups route to the one queue it consumes (the test sends there explicitly).
+            "CELERY_ROLLUPS_QUEUE": queue,
             # Same cache and key prefix as this process: the worker reports progress there.
             "CACHE_URL": settings.CACHES["default"]["LOCATION"],
             "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
