@@ -113,3 +113,34 @@ def test_progress_shows_the_newer_of_the_cache_and_the_database(client, people, 
     # Nothing in the cache (expired, or Redis flushed): the database record alone.
     cache.delete(jobs._cache_key(fixture_project.pk))
     assert "Recompute: Done" in client.get(url).content.decode()
+
+
+def test_a_recompute_without_progress_shows_stalled(client, people, fixture_project):  # noqa: F811
+    """A worker node that died mid-recompute leaves the job 'running' until the broker's
+    visibility timeout; past the limit a new recompute is accepted, the page says so."""
+    client.force_login(people["boss"])
+    page_url = reverse("dashboard", args=["fixture", "producer"])
+    progress_url = reverse("stats_progress", args=["fixture"])
+    assert rollups_job_start(project_id=fixture_project.pk)
+    jobs._report(fixture_project.pk, 46, "Computing reviewers…", JobState.RUNNING)
+    html = client.get(page_url).content.decode()
+    assert "Recompute: Running" in html and "every 1s" in html
+    assert re.search(r"<button disabled[^>]*>Recompute</button>", html)
+
+    # The last progress, in the cache and in the database, is older than the stale limit.
+    long_ago = timezone.now() - jobs.STALE_QUEUE - timedelta(minutes=1)
+    ProjectRollup.objects.filter(project=fixture_project).update(
+        job_state=JobState.RUNNING, job_updated_at=long_ago
+    )
+    report = cache.get(jobs._cache_key(fixture_project.pk))
+    cache.set(jobs._cache_key(fixture_project.pk), {**report, "at": long_ago.timestamp()})
+
+    for html in (client.get(progress_url).content.decode(), client.get(page_url).content.decode()):
+        assert "Recompute: Stalled" in html and "the worker may have stopped" in html
+        assert "every 1s" not in html  # no more polling
+    assert re.search(r"<button\s*>Recompute</button>", html)  # enabled again
+    # And a new recompute is accepted.
+    response = client.post(
+        reverse("stats_recompute", args=["fixture"]), headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 202 and "Recompute: Queued" in response.content.decode()

@@ -83,7 +83,18 @@ def rollups_job_status(*, project_id: int, state: ProjectRollup | None) -> dict:
     if cached and cached["at"] >= job["at"]:
         job = cached
     running = job["state"] in (JobState.QUEUED, JobState.RUNNING)
-    return {**job, "label": JobState(job["state"]).label, "running": running}
+    # No progress for longer than a new recompute waits for (its worker node died, and the
+    # broker would give the message back only after its visibility timeout): stale, not running.
+    stale = running and job["at"] < time.time() - STALE_QUEUE.total_seconds()
+    label = "Stalled" if stale else JobState(job["state"]).label
+    if stale:
+        minutes = int((time.time() - job["at"]) // 60)
+        job = {
+            **job,
+            "message": f"No progress for {minutes} minutes: the worker may have stopped. "
+            "Start the recompute again.",
+        }
+    return {**job, "label": label, "running": running and not stale, "stale": stale}
 
 
 def rollups_job_run(*, project_id: int) -> int | None:
