@@ -21,6 +21,11 @@ urlpatterns = [
         name="manifest_export",
     ),
     path("projects/<slug:slug>/export/selects/", exports.selects_export, name="selects_export"),
+    path(
+        "projects/<slug:slug>/export/selects/media.zip",
+        exports.selects_media,
+        name="selects_media",
+    ),
     path("projects/<slug:slug>/shots/new/", prompts.shot_create, name="shot_create"),
     path("projects/<slug:slug>/shots/<int:shot_id>/", prompts.shot_detail, name="shot_detail"),
     path(

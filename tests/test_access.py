@@ -148,6 +148,7 @@ ENDPOINTS = [
     Endpoint("take_media", ("slug", "take_id", "kind"), get="view", post=None),
     Endpoint("manifest_export", ("slug",), get="export", post=None),
     Endpoint("selects_export", ("slug",), get="export", post=None),
+    Endpoint("selects_media", ("slug",), get="export", post=None),
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
@@ -161,7 +162,9 @@ def make_world(project, *, viewer_membership) -> World:
     take = TakeFactory(prompt_version=version)
     take.media.save("x.mp4", ContentFile(b"\x00" * 64 + b"not really a video"), save=True)
     # A select, so the selects export has something to send (it answers 400 on none).
-    TakeFactory(prompt_version=version, current_verdict="accept")
+    select = TakeFactory(prompt_version=version, current_verdict="accept")
+    # With stored media, so the selects media ZIP has something to send (400 on none).
+    select.media.save("s.mp4", ContentFile(b"\x00" * 16), save=True)
     return World(project, shot, version, take, viewer_membership)
 
 

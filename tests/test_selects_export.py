@@ -2,7 +2,10 @@
 read back with OpenTimelineIO, and the test asserts what that format kept."""
 
 import datetime
+import io
+import json
 import xml.etree.ElementTree as ET
+import zipfile
 from decimal import Decimal
 from fractions import Fraction
 
@@ -13,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.selectors.selects import reel_name, selects_timeline
+from generations.selectors.selects import media_filename, reel_name, selects_timeline
 from generations.services.reviews import note_add, review_record
 
 from .factories import PromptVersionFactory, ShotFactory, TakeFactory
@@ -98,6 +101,11 @@ def _media(take):
     return f"{BASE}/projects/{take.project.slug}/takes/{take.pk}/media/video/"
 
 
+def _file(take):
+    """What exported timelines reference stored media by: its file name, relative."""
+    return "./" + media_filename(take)
+
+
 @pytest.fixture
 def editor_client(client, members):
     client.force_login(members["editor"])
@@ -112,10 +120,15 @@ def test_native_otio_keeps_everything(editor_client, project, selects):
         (192, 24), (120, 30), (150, 30), (84, 24), (144, 24), (48, 24)
     ]  # fmt: skip
     urls = [getattr(c.media_reference, "target_url", None) for c in clips]
-    assert urls == [_media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4", None]
+    assert urls == [_file(a1), _file(a2), _file(a3), _file(a4), "https://cdn.test/b1.mp4", None]
     assert isinstance(clips[-1].media_reference, otio.schema.MissingReference)
 
     meta = clips[0].metadata["dailies"]
+    # The online address stays in the metadata; the reference is the file in the media ZIP.
+    assert [c.metadata["dailies"]["media_url"] for c in clips] == [
+        _media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4", None
+    ]  # fmt: skip
+    assert meta["media_file"] == media_filename(a1)
     assert meta["external_id"] == a1.external_id
     assert meta["model"] == "sora-2" and meta["pass"] == a1.pass_number
     assert meta["prompt"] == "street at dusk, dolly in"
@@ -152,9 +165,9 @@ def test_the_edl_conforms_to_one_rate_and_keeps_reels_and_locators(editor_client
     # Record timecode starts at zero and runs on without gaps.
     assert events[0].split()[-2:] == ["00:00:00:00", "00:00:08:00"]
     assert events[1].split()[-2:] == ["00:00:08:00", "00:00:12:00"]
-    # Media: the URL rides on the FROM CLIP comment, the take without media has none.
+    # Media: the file name rides on the FROM CLIP comment, the take without media has none.
     urls = [getattr(c.media_reference, "target_url", None) for c in clips]
-    assert urls == [_media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4", None]
+    assert urls == [_file(a1), _file(a2), _file(a3), _file(a4), "https://cdn.test/b1.mp4", None]
     # Notes are LOC lines: position, colour, and "TAG: TEXT" on one line (the only text field).
     assert "* LOC: 00:00:00:12 RED     FLICKER: HAND MELTS HERE" in text
     assert "* LOC: 00:00:02:00 YELLOW  NOTE: LOVELY LIGHT" in text
@@ -223,7 +236,7 @@ def test_fcp7_xml_conforms_clips_and_keeps_marker_comments(editor_client, projec
         (192, 24), (96, 24), (120, 24), (84, 24), (144, 24), (48, 24)
     ]  # fmt: skip
     urls = [getattr(c.media_reference, "target_url", None) for c in clips]
-    assert urls == [_media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4", None]
+    assert urls == [_file(a1), _file(a2), _file(a3), _file(a4), "https://cdn.test/b1.mp4", None]
     assert isinstance(clips[-1].media_reference, otio.schema.MissingReference)
     # Markers keep name, frame and FCP7's own comment field; not their colour (FCP7 has none).
     got = [
@@ -249,7 +262,7 @@ def test_fcpxml_keeps_rates_urls_and_markers_with_their_text(editor_client, proj
         (192, 24), (120, 30), (150, 30), (84, 24), (144, 24), (48, 24)
     ]  # fmt: skip
     urls = [c.media_reference.target_url for c in clips]
-    assert urls[:5] == [_media(a1), _media(a2), _media(a3), _media(a4), "https://cdn.test/b1.mp4"]
+    assert urls[:5] == [_file(a1), _file(a2), _file(a3), _file(a4), "https://cdn.test/b1.mp4"]
     # FCPXML has no missing media: a clearly named offline file, not OTIO's file:///tmp/...
     assert urls[5] == f"./{reel_name(_b2)}_OFFLINE_no-media-in-dailies"
     assert "file:///tmp" not in text
@@ -432,3 +445,116 @@ def test_the_pages_offer_the_menu_to_those_who_may_export(client, project, selec
     client.force_login(members["viewer"])
     page = client.get(reverse("project_detail", args=[project.slug])).content.decode()
     assert url not in page
+
+
+def _references(fmt, text):
+    """The media references as written in the file itself (not read back through OTIO)."""
+    if fmt == "edl":
+        return [
+            line.split(":", 1)[1].strip()
+            for line in text.splitlines()
+            if line.startswith("* FROM CLIP:")
+        ]
+    if fmt == "xml":
+        return [e.text for e in ET.fromstring(text).iter("pathurl")]
+    if fmt == "fcpxml":
+        return [e.get("src") for e in ET.fromstring(text.split("\n", 2)[2]).iter("asset")]
+    data = json.loads(text)
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("OTIO_SCHEMA", "").startswith("ExternalReference"):
+                found.append(node["target_url"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(data)
+    return found
+
+
+def _zip(client, project, shot=None):
+    url = reverse("selects_media", args=[project.slug]) + (f"?shot={shot.pk}" if shot else "")
+    return client.get(url)
+
+
+@pytest.mark.parametrize("fmt", ["otio", "edl", "xml", "fcpxml"])
+def test_the_media_zip_holds_exactly_the_files_the_timelines_reference(
+    editor_client, project, selects, fmt
+):
+    a1, a2, a3, a4, b1, b2 = selects["order"]
+    response = _zip(editor_client, project)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{project.slug}-selects-media.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = archive.namelist()
+    assert names == [media_filename(t) for t in (a1, a2, a3, a4)]
+    assert all(archive.read(name) == b"\x00" * 32 for name in names)
+    # Each name starts with the reel and carries shot, version, external id and the extension.
+    assert names[0] == f"{reel_name(a1)}_a-street_v1_{a1.external_id}.mp4"
+
+    refs = _references(fmt, _get(editor_client, project, fmt).content.decode())
+    local = [ref for ref in refs if ref.startswith("./")]
+    # Unzipped next to the timeline, every local reference is a file of the ZIP, in order.
+    assert [ref.removeprefix("./") for ref in local if "OFFLINE" not in ref] == names
+    assert not any(ref.startswith(("http://testserver", "file:///tmp")) for ref in refs)
+    assert "https://cdn.test/b1.mp4" in refs  # imported: the provider's URL, not in the ZIP
+    if fmt == "fcpxml":
+        assert f"./{reel_name(b2)}_OFFLINE_no-media-in-dailies" in refs
+        assert f"{reel_name(b2)}_OFFLINE_no-media-in-dailies" not in names
+
+
+def test_the_media_zip_narrows_to_a_shot_and_refuses_none(editor_client, project, selects):
+    response = _zip(editor_client, project, shot=selects["street"])
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert len(archive.namelist()) == 4
+    assert f"{project.slug}-a-street-selects-media.zip" in response["Content-Disposition"]
+    # b-roof's selects have no stored media: a page saying so, not an empty ZIP.
+    response = _zip(editor_client, project, shot=selects["roof"])
+    assert response.status_code == 400
+    assert "No accepted takes with stored media" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("viewer", 403), ("producer", 403), ("lead", 403), ("editor", 200), ("owner", 200)],
+)
+def test_the_media_zip_needs_the_export_capability(client, project, selects, members, role, status):
+    client.force_login(members[role])
+    assert _zip(client, project).status_code == status
+
+
+def test_the_media_zip_hides_the_project_from_an_outsider(client, project, selects, outsider):
+    client.force_login(outsider)
+    assert _zip(client, project).status_code == 404
+
+
+def test_a_take_downloads_under_its_relink_name(client, project, selects, members):
+    a1 = selects["order"][0]
+    url = reverse("take_media", args=[project.slug, a1.pk, "video"])
+    name = media_filename(a1)
+    assert name.startswith(reel_name(a1)) and name.endswith(".mp4")
+    assert "a-street" in name and "_v1_" in name and a1.external_id in name
+    client.force_login(members["viewer"])  # viewing the take is enough to download it
+    assert client.get(url)["Content-Disposition"] == f'inline; filename="{name}"'
+    assert client.get(url + "?download=1")["Content-Disposition"] == (
+        f'attachment; filename="{name}"'
+    )
+    ranged = client.get(url + "?download=1", HTTP_RANGE="bytes=0-3")
+    assert ranged.status_code == 206
+    assert ranged["Content-Disposition"] == f'attachment; filename="{name}"'
+    # Stable: the same name on the next request and after a review.
+    review_record(take=a1, reviewer=members["lead"], verdict="accept")
+    assert client.get(url)["Content-Disposition"] == f'inline; filename="{name}"'
+
+
+def test_the_menu_offers_the_media_zip(client, project, selects, members):
+    client.force_login(members["editor"])
+    page = client.get(reverse("project_detail", args=[project.slug])).content.decode()
+    assert reverse("selects_media", args=[project.slug]) in page

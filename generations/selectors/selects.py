@@ -6,6 +6,7 @@ The timeline is built once from two queries (takes, then their notes); each form
 adapts what the format can carry."""
 
 import copy
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -108,9 +109,41 @@ def _resolution(takes: list[Take]) -> tuple[int, int]:
     return next(size for size in sizes if counts[size] == best)
 
 
+_MEDIA_FIELDS = {
+    "video": "media",
+    "poster": "poster",
+    "thumb": "thumbnail",
+    "filmstrip": "filmstrip",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("-", text).strip("-.") or "x"
+
+
+def media_filename(take: Take, kind: str = "video") -> str:
+    """The file name a take's stored media goes by outside Dailies: in the download's
+    Content-Disposition, in the selects media ZIP, and as the reference in exported timelines.
+    Starts with the reel (so reel-based conform finds it), then shot, version and the take's
+    external id; keeps the stored file's extension. Stable: nothing in it changes on review."""
+    field = getattr(take, _MEDIA_FIELDS[kind])
+    ext = os.path.splitext(field.name if field else "")[1].lower() or ".mp4"
+    suffix = "" if kind == "video" else f"_{kind}"
+    shot = slugify(take.shot.name) or "shot"
+    stem = f"{reel_name(take)}_{shot}_v{take.prompt_version.number}_{_safe(take.external_id)}"
+    return f"{stem}{suffix}{ext}"
+
+
+def relative_reference(take: Take) -> str:
+    """The reference exported timelines carry for a take with stored media: its file name, next
+    to the timeline file (FCPXML reads `./name` relative to the document)."""
+    return "./" + media_filename(take)
+
+
 def _media_url(take: Take, project: Project, base_url: str) -> str | None:
+    """Where the media is online: our media view (members only) or the provider's URL."""
     if take.media:
-        # Our media view, so whoever opens it goes through the membership check.
         return base_url.rstrip("/") + reverse("take_media", args=[project.slug, take.pk, "video"])
     return take.media_url or None
 
@@ -130,7 +163,11 @@ def _marker(note: Note, fps: float) -> otio.schema.Marker:
 def _clip(take: Take, notes: list[Note], project: Project, base_url: str) -> otio.schema.Clip:
     fps = _fps(take)
     available = TimeRange(RationalTime(0, fps), RationalTime(_frames(take), fps))
-    url = _media_url(take, project, base_url)
+    online = _media_url(take, project, base_url)
+    # Stored media is referenced by file name, relative to the timeline file: unzipping the
+    # selects media next to it lets the NLE relink by name (no NLE can open our login-protected
+    # URL). Imported takes without a stored file keep the provider's URL.
+    url = relative_reference(take) if take.media else online
     version = take.prompt_version
     if url:
         reference = otio.schema.ExternalReference(target_url=url, available_range=available)
@@ -160,21 +197,20 @@ def _clip(take: Take, notes: list[Note], project: Project, base_url: str) -> oti
         "cost_usd": float(take.cost_usd) if take.cost_source != "unknown" else None,
         "project": project.slug,
         "take_url": base_url.rstrip("/") + reverse("take_detail", args=[project.slug, take.pk]),
+        "media_file": media_filename(take) if take.media else None,
+        "media_url": online,
     }
     clip.markers.extend(_marker(note, fps) for note in notes)
     return clip
 
 
-def selects_timeline(
-    *, project: Project, base_url: str, shot: Shot | None = None
-) -> otio.schema.Timeline:
-    """The accepted takes of a project (or of one shot), one clip each, in edit order: shot name
-    (natural order: shot-2 before shot-10), prompt version, creation. Two queries whatever the
-    number of takes."""
+def selects_takes(*, project: Project, shot: Shot | None = None) -> list[Take]:
+    """The selects in edit order: shot name (natural order: shot-2 before shot-10), prompt
+    version, creation."""
     takes = Take.objects.filter(project=project, current_verdict=Verdict.ACCEPT)
     if shot is not None:
         takes = takes.filter(shot=shot)
-    takes = sorted(
+    return sorted(
         takes.select_related("shot", "prompt_version"),
         key=lambda t: (
             natural_key(t.shot.name),
@@ -184,6 +220,14 @@ def selects_timeline(
             t.pk,
         ),
     )
+
+
+def selects_timeline(
+    *, project: Project, base_url: str, shot: Shot | None = None
+) -> otio.schema.Timeline:
+    """The accepted takes of a project (or of one shot), one clip each, in edit order (see
+    selects_takes). Two queries whatever the number of takes."""
+    takes = selects_takes(project=project, shot=shot)
     notes: dict[int, list[Note]] = {}
     if takes:
         for note in (

@@ -7,9 +7,11 @@ import re
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from ..access import get_take
+from ..selectors.selects import media_filename
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 _FIELDS = {"video": "media", "poster": "poster", "thumb": "thumbnail", "filmstrip": "filmstrip"}
@@ -33,7 +35,7 @@ class _RangeFile:
                 yield data
 
 
-def ranged_file_response(request, path: str, content_type: str):
+def ranged_file_response(request, path: str, content_type: str, filename: str | None = None):
     size = os.path.getsize(path)
     header = request.headers.get("Range", "")
     match = _RANGE.match(header.strip()) if header else None
@@ -60,6 +62,11 @@ def ranged_file_response(request, path: str, content_type: str):
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
+    if filename:
+        # inline for the player; ?download=1 saves it. Either way under a name an editor can
+        # relink by (the same name the selects ZIP and exported timelines use).
+        attachment = request.GET.get("download") == "1"
+        response["Content-Disposition"] = content_disposition_header(attachment, filename)
     return response
 
 
@@ -80,4 +87,4 @@ def take_media(request, slug, take_id, kind):
     if not os.path.exists(path):
         raise Http404("File missing")
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    return ranged_file_response(request, path, content_type)
+    return ranged_file_response(request, path, content_type, media_filename(take, kind))
