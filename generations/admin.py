@@ -1,4 +1,10 @@
+"""The admin writes through the services, or tells the rollups what it changed: an edit here
+must reach the dashboards like one made in the app, not wait for the nightly check."""
+
+from collections import defaultdict
+
 from django.contrib import admin
+from django.db import transaction
 
 from .models import (
     ApiToken,
@@ -13,6 +19,40 @@ from .models import (
     Shot,
     Take,
 )
+from .services.reviews import review_added_elsewhere, review_delete
+from .services.rollups import rollups_schedule, rollups_schedule_full
+from .services.takes import take_delete
+
+
+def _schedule_takes(takes) -> None:
+    """Schedule a refresh for these takes (a queryset or (project id, take id) pairs)."""
+    by_project = defaultdict(list)
+    for project_id, take_id in takes:
+        by_project[project_id].append(take_id)
+    for project_id, take_ids in by_project.items():
+        rollups_schedule(project_id=project_id, take_ids=take_ids)
+
+
+def _take_pairs(**lookup) -> list[tuple[int, int]]:
+    return list(Take.objects.filter(**lookup).values_list("project_id", "pk"))
+
+
+class CascadesToTakesAdmin(admin.ModelAdmin):
+    """Deleting this object deletes takes: collect them first, schedule them after."""
+
+    take_lookup = ""  # Take filter naming this model, e.g. "shot"
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            takes = _take_pairs(**{self.take_lookup: obj})
+            super().delete_model(request, obj)
+            _schedule_takes(takes)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            takes = _take_pairs(**{f"{self.take_lookup}__in": list(queryset)})
+            super().delete_queryset(request, queryset)
+            _schedule_takes(takes)
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,29 +77,61 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Shot)
-class ShotAdmin(admin.ModelAdmin):
+class ShotAdmin(CascadesToTakesAdmin):
     list_display = ["name", "project", "target_duration_s"]
     list_filter = ["project"]
     search_fields = ["name"]
+    take_lookup = "shot"
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and form.changed_data:
+                # A rename relabels the shot's rows: only a full recompute rewrites labels.
+                rollups_schedule_full(project_ids=[obj.project_id])
 
 
 @admin.register(PromptVersion)
-class PromptVersionAdmin(admin.ModelAdmin):
+class PromptVersionAdmin(CascadesToTakesAdmin):
     list_display = ["shot", "number", "parent", "author", "created_at"]
     list_select_related = ["shot", "parent", "author"]
     raw_id_fields = ["shot", "parent", "author"]
     search_fields = ["text"]
+    take_lookup = "prompt_version"
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and form.changed_data:
+                rollups_schedule_full(project_ids=[obj.shot.project_id])
 
 
 @admin.register(Take)
-class TakeAdmin(admin.ModelAdmin):
+class TakeAdmin(CascadesToTakesAdmin):
     list_display = ["external_id", "project", "model", "pass_number", "status", "current_verdict",
                     "cost_usd", "created_at"]  # fmt: skip
     list_filter = ["status", "current_verdict", "model"]
     list_select_related = ["project"]
     search_fields = ["external_id", "original_filename"]
     raw_id_fields = ["project", "shot", "prompt_version", "current_review"]
-    readonly_fields = ["current_review", "current_verdict", "added_at"]
+    readonly_fields = ["current_review", "current_verdict", "added_at", "processing_claimed_at"]
+    take_lookup = "pk"
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            takes = [(obj.project_id, obj.pk)]
+            if change and "project" in form.changed_data and form.initial.get("project"):
+                takes.append((form.initial["project"], obj.pk))  # moved: the old project too
+            _schedule_takes(takes)
+
+    def delete_model(self, request, obj):
+        take_delete(take=obj)  # its files too
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for take in queryset.order_by("pk"):
+                take_delete(take=take)
 
 
 class NoteInline(admin.TabularInline):
@@ -79,11 +151,41 @@ class ReviewAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def save_related(self, request, form, formsets, change):
+        # An added review (with its tags and notes) may be the take's latest: same as the app.
+        super().save_related(request, form, formsets, change)
+        review_added_elsewhere(review=form.instance)
+
+    def delete_model(self, request, obj):
+        review_delete(review=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for review in queryset.order_by("pk"):
+                review_delete(review=review)
+
 
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin):
     list_display = ["take", "seconds", "frame", "tag", "author"]
     raw_id_fields = ["take", "review", "author", "tag"]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            _schedule_takes(_take_pairs(pk=obj.take_id))
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            takes = _take_pairs(pk=obj.take_id)
+            super().delete_model(request, obj)
+            _schedule_takes(takes)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            takes = _take_pairs(pk__in=list(queryset.values_list("take_id", flat=True)))
+            super().delete_queryset(request, queryset)
+            _schedule_takes(takes)
 
 
 @admin.register(FailureTag)
@@ -91,6 +193,24 @@ class FailureTagAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "group", "position", "is_imported"]
     list_editable = ["position"]
     list_filter = ["group", "is_imported"]
+    # Tags are shared by every project: a rename or delete relabels or removes rows everywhere.
+    relabels = {"slug", "name", "group"}
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and self.relabels & set(form.changed_data):
+                rollups_schedule_full()
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            rollups_schedule_full()
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            rollups_schedule_full()
 
 
 @admin.register(ModelPrice)

@@ -127,6 +127,15 @@ def review_undo(*, take: Take, reviewer) -> Review:
     )
 
 
+def review_added_elsewhere(*, review: Review) -> None:
+    """A review saved outside `review_record` (the admin): make it current if it is the
+    latest and tell the rollups."""
+    with transaction.atomic():
+        take = Take.objects.select_for_update().get(pk=review.take_id)
+        _refresh_current(take)
+        rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
+
+
 def review_delete(*, review: Review) -> None:
     """Administrative removal (a mistaken import, the undo of a first verdict)."""
     with transaction.atomic():

@@ -25,6 +25,7 @@ from .schedule import (
     rollups_reconcile,
     rollups_release,
     rollups_schedule,
+    rollups_schedule_full,
 )
 from .types import VALUE_FIELDS, RowKey
 
@@ -48,4 +49,5 @@ __all__ = [
     "rollups_release",
     "rollups_rows",
     "rollups_schedule",
+    "rollups_schedule_full",
 ]

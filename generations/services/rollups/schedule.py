@@ -47,6 +47,20 @@ def rollups_schedule(*, project_id: int, take_ids: Iterable[int] = ()) -> None:
     transaction.on_commit(lambda: rollups_enqueue(project_id=project_id))
 
 
+def rollups_schedule_full(*, project_ids: Iterable[int] | None = None) -> None:
+    """A change the incremental path cannot fold in (a shot renamed, a failure tag renamed or
+    deleted: labels and keys of many rows): drop the project's contributions ledger, so its
+    next refresh is a full recompute that rebuilds it, and schedule that refresh. None: every
+    project (a failure tag is shared by all)."""
+    from ...models import Project
+
+    if project_ids is None:
+        project_ids = Project.objects.values_list("pk", flat=True)
+    for project_id in sorted(set(project_ids)):
+        rollups_schedule(project_id=project_id)
+        ProjectRollup.objects.filter(project_id=project_id).update(ledger_at=None)
+
+
 def rollups_enqueue(*, project_id: int, countdown: float | None = None) -> bool:
     """Enqueue one refresh unless one is already waiting. Never raises: a write must not fail
     because the broker is down; the project stays dirty and the reconciler catches up."""
