@@ -13,11 +13,12 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--format", choices=list(FORMATS), default="otio")
         parser.add_argument("-o", "--output", help="file to write (default: standard output)")
-        parser.add_argument("--shot", help="only this shot (by name)")
+        parser.add_argument("--shot", help="only this shot (by name, e.g. opening-street)")
         parser.add_argument(
             "--base-url",
             default="http://localhost:8000",
-            help="where this instance is served: media links in the file point there",
+            help="where this instance is served: kept as each clip's media_url in .otio metadata "
+            "(the files reference media by relative file name, see the selects media ZIP)",
         )
 
     def handle(self, slug, format, output=None, shot=None, base_url=None, **options):
