@@ -4,7 +4,7 @@ must reach the dashboards like one made in the app, not wait for the nightly che
 from collections import defaultdict
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import models, transaction
 
 from .models import (
     ApiToken,
@@ -108,6 +108,8 @@ class PromptVersionAdmin(CascadesToTakesAdmin):
 
 @admin.register(Take)
 class TakeAdmin(CascadesToTakesAdmin):
+    # Provider URLs typed without a scheme are https (Django 6's default, without the warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["external_id", "project", "model", "pass_number", "status", "current_verdict",
                     "cost_usd", "created_at"]  # fmt: skip
     list_filter = ["status", "current_verdict", "model"]
