@@ -151,7 +151,10 @@ class Take(models.Model):
         ]
         indexes = [
             models.Index(fields=["prompt_version", "-created_at"], name="take_version_recent"),
-            models.Index(fields=["project", "current_verdict"], name="take_project_verdict"),
+            # The review queue walks this in order: a project's takes of one verdict, oldest first.
+            models.Index(
+                fields=["project", "current_verdict", "created_at", "id"], name="take_queue_order"
+            ),
             models.Index(fields=["shot", "current_verdict"], name="take_shot_verdict"),
             models.Index(fields=["project", "model"], name="take_project_model"),
         ]

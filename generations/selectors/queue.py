@@ -10,7 +10,16 @@ from datetime import datetime
 
 from django.db.models import OuterRef, Subquery
 
-from ..models import Dimension, FailureTag, Project, PromptVersion, RollupRow, Take, Verdict
+from ..models import (
+    Dimension,
+    FailureTag,
+    Project,
+    PromptVersion,
+    Review,
+    RollupRow,
+    Take,
+    Verdict,
+)
 from ..models.reviews import JUDGEMENTS
 
 # The queue holds this many takes at most; a reviewer narrows it with the filters.
@@ -87,7 +96,7 @@ def queue_ids(*, project: Project, filters: QueueFilters, limit: int = QUEUE_LIM
     """The queue's take ids in order: unreviewed takes (and takes judged since the session
     began) oldest first, then the other judged takes oldest first.
 
-    Up to three LIMITed queries that walk the (project, current_verdict, created_at) index,
+    A few LIMITed queries that walk the (project, current_verdict, created_at, id) index,
     instead of sorting every take of the project by a computed group: the cost stays the same
     at a thousand takes or a million."""
     base = _filtered(project=project, filters=filters)
@@ -101,18 +110,28 @@ def queue_ids(*, project: Project, filters: QueueFilters, limit: int = QUEUE_LIM
             first[pk] = (at, pk)
     recent: set[int] = set()
     if filters.since is not None:
-        for pk, at in base.filter(current_review__created_at__gte=filters.since).values_list(
-            "id", "created_at"
-        )[:limit]:
+        # Driven by the reviews index: only this session's few reviews are looked at.
+        fresh = Review.objects.filter(created_at__gte=filters.since).values("id")
+        for pk, at in base.filter(current_review_id__in=fresh).values_list("id", "created_at")[
+            :limit
+        ]:
             first[pk] = (at, pk)
             recent.add(pk)
     ids = sorted(first, key=first.get)[:limit]
     if only_unjudged or len(ids) >= limit:
         return ids
     verdicts = [filters.verdict] if filters.verdict in JUDGEMENTS else list(JUDGEMENTS)
-    judged = base.filter(current_verdict__in=verdicts).order_by(*order).values_list("id", flat=True)
-    # Fetch a few more than needed: the session's recent takes are already listed above.
-    rest = [pk for pk in judged[: limit - len(ids) + len(recent)] if pk not in recent]
+    # One index walk per verdict, merged here: an IN list would make the database sort every
+    # judged take of the project. A few more than needed: the session's recent ones are listed.
+    want = limit - len(ids) + len(recent)
+    judged = sorted(
+        row
+        for verdict in verdicts
+        for row in base.filter(current_verdict=verdict)
+        .order_by(*order)
+        .values_list("created_at", "id")[:want]
+    )
+    rest = [pk for _at, pk in judged if pk not in recent]
     return ids + rest[: limit - len(ids)]
 
 
