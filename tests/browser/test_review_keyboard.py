@@ -16,14 +16,18 @@ from .conftest import wait_until_ready
 pytestmark = pytest.mark.browser
 
 # Records when an element matching `selector` first appears in the DOM (performance.now()).
+# The previous verdict's observer is disconnected first: left running, it would see its own
+# (now current) take on the next key press and stop the clock at once.
 WATCH = """selector => {
+  if (window.__watch) window.__watch.disconnect();
   window.__seenAt = null;
   const check = () => {
     if (window.__seenAt === null && document.querySelector(selector)) {
       window.__seenAt = performance.now();
     }
   };
-  new MutationObserver(check).observe(document.body, {childList: true, subtree: true});
+  window.__watch = new MutationObserver(check);
+  window.__watch.observe(document.body, {childList: true, subtree: true});
   window.__pressedAt = performance.now();
 }"""
 
