@@ -99,6 +99,7 @@ def run(sizes: list[int], repeat: int) -> dict[str, dict]:
     def record(name: str, size, value: float, unit: str = "ms") -> None:
         results.setdefault(name, {"unit": unit})[str(size)] = round(value, 2)
 
+    vacuum()
     results.update(import_benchmarks())
 
     take_t = Take._meta.db_table
@@ -181,7 +182,17 @@ def run(sizes: list[int], repeat: int) -> dict[str, dict]:
             record(f"{name}", size, timed(lambda p=path: client.get(p), repeat))
             record(f"{name}: queries", size, len(queries), "n")
         project.delete()
+        vacuum()
     return results
+
+
+def vacuum() -> None:
+    """Reclaim the rows a deleted bench project left behind, so the next size (or the next
+    run) does not scan a million dead tuples."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
 
 
 def import_benchmarks() -> dict[str, dict]:
@@ -218,8 +229,40 @@ def import_benchmarks() -> dict[str, dict]:
             "unit": "lines/s",
             "all": round(len(data) / (time.perf_counter() - started)),
         }
+        if projects == slugs:
+            out.update(sample_rollup_benchmarks(slugs))
         Project.objects.filter(slug__in=projects).delete()
     return out
+
+
+def sample_rollup_benchmarks(slugs: set[str]) -> dict[str, dict]:
+    """On the imported sample: a full recompute of all three projects, and one verdict with
+    its incremental refresh (what a reviewer's click costs the worker)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from generations.models import Project, Take
+    from generations.services import rollups as rollup_services
+    from generations.services.reviews import review_record
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    projects = list(Project.objects.filter(slug__in=slugs))
+    for project in projects:  # first refresh builds the ledger
+        rollup_services.rollups_rebuild(project_id=project.pk, ledger=True)
+    full = timed(lambda: [rollup_services.rollups_rebuild(project_id=p.pk) for p in projects], 5)
+    reviewer = get_user_model().objects.get(username="lead@studio.test")
+    project = projects[0]
+    takes = iter(Take.objects.filter(project=project).order_by("id")[:5])
+
+    def one_verdict():
+        review_record(take=next(takes), reviewer=reviewer, verdict="accept")
+        rollup_services.rollups_refresh(project_id=project.pk)
+
+    return {
+        "sample: full recompute, 3 projects": {"unit": "ms", "all": round(full, 1)},
+        "sample: one verdict + refresh": {"unit": "ms", "all": round(timed(one_verdict, 5), 1)},
+    }
 
 
 def print_table(sizes: list[int], results: dict[str, dict]) -> None:
