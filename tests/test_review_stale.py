@@ -58,3 +58,21 @@ def test_a_verdict_given_now_counts_even_after_a_review_dated_ahead_of_our_clock
     assert take.current_verdict == "accept"
     assert take.current_review.reviewer == lead
     assert take.current_review.created_at > ahead
+
+
+@pytest.mark.django_db
+def test_the_take_page_links_the_original_for_download(client):
+    from django.core.files.base import ContentFile
+
+    from generations.models import Membership, Role
+
+    take = TakeFactory(original_filename="street.mp4")
+    viewer = UserFactory()
+    Membership.objects.create(project=take.project, user=viewer, role=Role.VIEWER)
+    client.force_login(viewer)
+    page = f"/projects/{take.project.slug}/takes/{take.pk}/"
+    assert "Download original" not in client.get(page).text  # no stored file yet
+    take.media.save("x.mp4", ContentFile(b"\x00" * 32), save=True)
+    link = f"/projects/{take.project.slug}/takes/{take.pk}/media/video/?download=1"
+    assert link in client.get(page).text
+    assert client.get(link)["Content-Disposition"].startswith("attachment;")
