@@ -34,11 +34,14 @@ def frame_at(seconds: float, fps: float) -> int:
     return max(0, int(round(float(seconds) * float(fps))))
 
 
-def _refresh_current(take: Take) -> None:
-    latest = take.reviews.order_by("-created_at", "-id").first()
+def _set_current(take: Take, latest: Review | None) -> None:
     take.current_review = latest
     take.current_verdict = latest.verdict if latest and latest.verdict in JUDGEMENTS else ""
     take.save(update_fields=["current_review", "current_verdict"])
+
+
+def _refresh_current(take: Take) -> None:
+    _set_current(take, take.reviews.order_by("-created_at", "-id").first())
 
 
 def review_record(
@@ -73,7 +76,8 @@ def review_record(
                 "Someone reviewed this take while you were looking: check the history, "
                 "then submit again. Your verdict was not saved yet."
             )
-        if at is None:
+        now_given = at is None
+        if now_given:
             at = timezone.now()
             # A verdict given now is the latest, even if the clock of an earlier import ran
             # ahead of ours: otherwise it would be saved and silently not count.
@@ -89,13 +93,18 @@ def review_record(
             comment=comment,
             created_at=at,
         )
-        review.full_clean()
+        # The take is locked above and the reviewer is a loaded user: no FK lookups needed.
+        review.full_clean(exclude=["take", "reviewer"])
         review.save()
         if tags:
             review.failure_tags.set(tags)
         for note in notes:
             note_add(take=take, author=reviewer, review=review, **note.__dict__, _schedule=False)
-        _refresh_current(take)
+        if now_given:
+            # Dated after every earlier review (above): it is the latest, no need to look.
+            _set_current(take, review)
+        else:
+            _refresh_current(take)
         rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
     return review
 
