@@ -138,6 +138,10 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# Outbound URLs (API media registration, provider outputs, webhooks) must reach public addresses;
+# tests and local fake providers on 127.0.0.1 set this.
+DAILIES_ALLOW_PRIVATE_URLS = env_bool("DAILIES_ALLOW_PRIVATE_URLS", False)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project_list"
 LOGOUT_REDIRECT_URL = "login"
