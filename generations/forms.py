@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from .models import FailureTag, Project, Role, Verdict
+from .services.reviews import NoteInput
 
 
 class ProjectForm(forms.Form):
@@ -104,9 +105,22 @@ class TakeUploadForm(forms.Form):
         return self.cleaned_data["model"].strip().lower()
 
 
-class ReviewForm(forms.Form):
+class FirstErrorMixin:
+    def first_error(self) -> str:
+        """One sentence for a message or an inline error: the form's own first, then a field's."""
+        for error in self.non_field_errors():
+            return error
+        for name, errors in self.errors.items():
+            label = self.fields[name].label or name.replace("_", " ").capitalize()
+            return f"{label}: {errors[0]}"
+        return ""
+
+
+class ReviewForm(FirstErrorMixin, forms.Form):
     verdict = forms.ChoiceField(
-        choices=[(Verdict.ACCEPT, "Accept"), (Verdict.REJECT, "Reject")], widget=forms.RadioSelect
+        choices=[(Verdict.ACCEPT, "Accept"), (Verdict.REJECT, "Reject")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose accept or reject."},
     )
     tags = forms.ModelMultipleChoiceField(
         queryset=FailureTag.objects.all(), required=False, to_field_name="slug",
@@ -127,8 +141,21 @@ class ReviewForm(forms.Form):
             self.add_error("note_seconds", "Give the time of the note.")
         return data
 
+    def notes(self) -> list[NoteInput]:
+        """The note given with the verdict, if any, as review_record's input."""
+        data = self.cleaned_data
+        if not data.get("note_text"):
+            return []
+        return [
+            NoteInput(
+                seconds=float(data["note_seconds"]),
+                text=data["note_text"],
+                tag_slug=data.get("note_tag") or "",
+            )
+        ]
 
-class NoteForm(forms.Form):
+
+class NoteForm(FirstErrorMixin, forms.Form):
     seconds = forms.DecimalField(min_value=0, decimal_places=3, max_digits=9)
     text = forms.CharField(max_length=2000)
     tag = forms.SlugField(required=False)

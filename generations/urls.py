@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import exports, media, projects, prompts, takes
+from .views import exports, media, projects, prompts, reviews, takes
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project_list"), name="home"),
@@ -44,12 +44,16 @@ urlpatterns = [
         name="take_upload",
     ),
     path("projects/<slug:slug>/takes/<int:take_id>/", takes.take_detail, name="take_detail"),
+    # Review actions of both the take page and the review queue (views/reviews.py).
     path(
-        "projects/<slug:slug>/takes/<int:take_id>/review/",
-        takes.review_create,
-        name="review_create",
+        "projects/<slug:slug>/takes/<int:take_id>/verdict/",
+        reviews.review_verdict,
+        name="review_verdict",
     ),
-    path("projects/<slug:slug>/takes/<int:take_id>/notes/", takes.note_create, name="note_create"),
+    path("projects/<slug:slug>/takes/<int:take_id>/undo/", reviews.review_undo, name="review_undo"),
+    path(
+        "projects/<slug:slug>/takes/<int:take_id>/notes/", reviews.review_note, name="review_note"
+    ),
     path(
         "projects/<slug:slug>/takes/<int:take_id>/media/<str:kind>/",
         media.take_media,

@@ -1,24 +1,16 @@
-"""Routes of the review tools: queue, compare and the editors' grid."""
+"""Routes of the review tools: queue, compare and the editors' grid. The review actions
+(verdict, undo, note) are take routes in urls.py, shared with the take page."""
 
 from django.urls import path
 
-from .views import compare, grid, review
+from .views import compare, grid, queue
 
 urlpatterns = [
-    path("projects/<slug:slug>/review/", review.review_queue, name="review_queue"),
-    path("projects/<slug:slug>/review/keys/", review.review_settings, name="review_settings"),
-    path(
-        "projects/<slug:slug>/review/<int:take_id>/verdict/",
-        review.review_verdict,
-        name="review_verdict",
-    ),
-    path("projects/<slug:slug>/review/<int:take_id>/undo/", review.review_undo, name="review_undo"),
-    path(
-        "projects/<slug:slug>/review/<int:take_id>/notes/", review.review_note, name="review_note"
-    ),
+    path("projects/<slug:slug>/review/", queue.review_queue, name="review_queue"),
+    path("projects/<slug:slug>/review/keys/", queue.review_settings, name="review_settings"),
     path(
         "projects/<slug:slug>/versions/<int:version_id>/checklist/",
-        review.version_checklist,
+        queue.version_checklist,
         name="version_checklist",
     ),
     path("projects/<slug:slug>/compare/", compare.compare_takes, name="compare_takes"),

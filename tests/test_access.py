@@ -25,6 +25,7 @@ from generations.models import (
     Take,
 )
 from generations.models.projects import OWNER_CAPABILITIES, ROLE_CAPABILITIES
+from generations.services.reviews import review_record
 
 from .clips import mp4_upload
 from .factories import PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
@@ -67,6 +68,7 @@ class Endpoint:
     post: str | None  # capability needed for POST, None = 405
     payload: Any = None  # World -> POST data that succeeds for a role that may
     effect: Any = None  # World -> a value that a successful POST changes
+    setup: Any = None  # (World, user) -> None: state the POST needs, made before it
     extra: dict = field(default_factory=dict)
 
     def url(self, ids: dict[str, Any]) -> str:
@@ -130,7 +132,7 @@ ENDPOINTS = [
     ),
     Endpoint("take_detail", ("slug", "take_id"), get="view", post=None),
     Endpoint(
-        "review_create",
+        "review_verdict",
         ("slug", "take_id"),
         get=None,
         post="review",
@@ -138,7 +140,16 @@ ENDPOINTS = [
         effect=lambda w: Review.objects.filter(take=w.take).count(),
     ),
     Endpoint(
-        "note_create",
+        "review_undo",
+        ("slug", "take_id"),
+        get=None,
+        post="review",
+        effect=lambda w: Review.objects.filter(take=w.take).count(),
+        # Only your own verdict can be undone: the user gives one first.
+        setup=lambda w, user: review_record(take=w.take, reviewer=user, verdict="accept"),
+    ),
+    Endpoint(
+        "review_note",
         ("slug", "take_id"),
         get=None,
         post="tag",
@@ -213,6 +224,8 @@ def test_it_enforces_the_role_matrix(name, role, method, world, members, outside
     endpoint = BY_NAME[name]
     url = endpoint.url(world.ids)
     client = client_for(role, members, outsider)
+    if method == "POST" and endpoint.setup and role in members:
+        endpoint.setup(world, members[role])
     data = endpoint.payload(world) if (method == "POST" and endpoint.payload) else None
     before = endpoint.effect(world) if (method == "POST" and endpoint.effect) else None
 
@@ -297,11 +310,11 @@ def test_it_serves_the_real_bytes_of_a_take_to_a_viewer(world, members):
 def test_a_viewer_sees_no_write_controls(world, members):
     client = client_for("viewer", members, None)
     page = client.get(BY_NAME["take_detail"].url(world.ids)).content.decode()
-    assert reverse("review_create", args=[world.project.slug, world.take.pk]) not in page
-    assert reverse("note_create", args=[world.project.slug, world.take.pk]) not in page
+    assert reverse("review_verdict", args=[world.project.slug, world.take.pk]) not in page
+    assert reverse("review_note", args=[world.project.slug, world.take.pk]) not in page
     client = client_for("lead", members, None)
     page = client.get(BY_NAME["take_detail"].url(world.ids)).content.decode()
-    assert reverse("review_create", args=[world.project.slug, world.take.pk]) in page
+    assert reverse("review_verdict", args=[world.project.slug, world.take.pk]) in page
 
 
 @pytest.mark.parametrize("name", [e.name for e in POST_ENDPOINTS] + ["project_create"])
@@ -313,7 +326,9 @@ def test_it_refuses_a_post_without_csrf_token(name, world, members):
         effect = Project.objects.count
     else:
         endpoint = BY_NAME[name]
-        url, data = endpoint.url(world.ids), endpoint.payload(world)
+        if endpoint.setup:
+            endpoint.setup(world, members["owner"])
+        url, data = endpoint.url(world.ids), endpoint.payload(world) if endpoint.payload else {}
         effect = lambda: endpoint.effect(world)  # noqa: E731
     before = effect()
     response = client.post(url, data)

@@ -15,6 +15,8 @@ from .factories import PromptVersionFactory, TakeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+QUEUE = {"page": "queue"}  # the queue's forms say where they come from
+
 
 @pytest.fixture(autouse=True)
 def _taxonomy(db):
@@ -78,7 +80,7 @@ def test_a_verdict_without_javascript_redirects_to_the_next_take(client, owner, 
     since = page.context["carry"]["since"]
     url = reverse("review_verdict", args=[project.slug, takes[0].pk])
     response = client.post(
-        url, {"verdict": "reject", "tags": ["blur", "warping"], "q": f"since={since}"}
+        url, {"verdict": "reject", "tags": ["blur", "warping"], "q": f"since={since}", **QUEUE}
     )
     assert response.status_code == 302
     params = _params(response["Location"])
@@ -101,7 +103,7 @@ def test_a_verdict_with_htmx_swaps_in_the_next_take_and_pushes_its_url(
 ):
     client.force_login(owner)
     url = reverse("review_verdict", args=[project.slug, takes[0].pk])
-    response = client.post(url, {"verdict": "accept"}, headers={"HX-Request": "true"})
+    response = client.post(url, {"verdict": "accept", **QUEUE}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "<html" not in response.text  # the stage partial only
     assert f'data-take-id="{takes[1].pk}"' in response.text
@@ -121,7 +123,7 @@ def test_the_order_is_stable_during_a_session(client, owner, project, takes):
     client.force_login(owner)
     since = client.get(_queue(project)).context["carry"]["since"]
     url = reverse("review_verdict", args=[project.slug, takes[0].pk])
-    client.post(url, {"verdict": "accept", "q": f"since={since}&unreviewed=1"})
+    client.post(url, {"verdict": "accept", "q": f"since={since}&unreviewed=1", **QUEUE})
     page = client.get(_queue(project), {"since": since, "unreviewed": "1", "take": takes[1].pk})
     assert page.context["position"].previous_id == takes[0].pk
     # A new session (no `since`) sees only the unreviewed ones.
@@ -134,7 +136,7 @@ def test_a_stale_verdict_is_refused(client, owner, members, project, takes):
     review_record(take=takes[0], reviewer=members["editor"], verdict=Verdict.ACCEPT)
     url = reverse("review_verdict", args=[project.slug, takes[0].pk])
     response = client.post(
-        url, {"verdict": "reject", "seen_review": ""}, headers={"HX-Request": "true"}
+        url, {"verdict": "reject", "seen_review": "", **QUEUE}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 409
     assert "while you were looking" in response.text
@@ -153,7 +155,7 @@ def test_undo_restores_the_previous_verdict_and_keeps_history(client, owner, pro
     )
     review_record(take=take, reviewer=owner, verdict=Verdict.ACCEPT)
     url = reverse("review_undo", args=[project.slug, take.pk])
-    response = client.post(url, headers={"HX-Request": "true"})
+    response = client.post(url, QUEUE, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert f'data-take-id="{take.pk}"' in response.text
     take.refresh_from_db()
@@ -166,7 +168,7 @@ def test_undoing_a_first_verdict_makes_the_take_unreviewed(client, owner, projec
     client.force_login(owner)
     take = takes[0]
     review_record(take=take, reviewer=owner, verdict=Verdict.ACCEPT)
-    response = client.post(reverse("review_undo", args=[project.slug, take.pk]))
+    response = client.post(reverse("review_undo", args=[project.slug, take.pk]), QUEUE)
     assert response.status_code == 302
     take.refresh_from_db()
     assert take.current_verdict == ""
@@ -179,7 +181,9 @@ def test_undo_leaves_someone_elses_verdict_alone(client, owner, members, project
     client.force_login(owner)
     review_record(take=takes[0], reviewer=members["editor"], verdict=Verdict.ACCEPT)
     response = client.post(
-        reverse("review_undo", args=[project.slug, takes[0].pk]), headers={"HX-Request": "true"}
+        reverse("review_undo", args=[project.slug, takes[0].pk]),
+        QUEUE,
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 400
     assert takes[0].reviews.count() == 1
@@ -241,7 +245,7 @@ def test_a_note_at_the_playhead_stores_its_frame(client, owner, project, takes):
     url = reverse("review_note", args=[project.slug, take.pk])
     response = client.post(
         url,
-        {"seconds": f"{37 / 24:.3f}", "text": "hand melts", "tag": "anatomy"},
+        {"seconds": f"{37 / 24:.3f}", "text": "hand melts", "tag": "anatomy", **QUEUE},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
@@ -251,7 +255,7 @@ def test_a_note_at_the_playhead_stores_its_frame(client, owner, project, takes):
     assert "00:00:01:13" in response.text  # 37 = 1 s + 13 frames at 24 fps
     assert 'data-seek-time="1.5625"' in response.text  # (37 + 0.5) / 24
     # Past the end: refused with a reason.
-    bad = client.post(url, {"seconds": "99", "text": "x"}, headers={"HX-Request": "true"})
+    bad = client.post(url, {"seconds": "99", "text": "x", **QUEUE}, headers={"HX-Request": "true"})
     assert bad.status_code == 400
     assert "past the end" in bad.text
 

@@ -41,7 +41,7 @@ def take(version):
 
 
 def review_url(take) -> str:
-    return reverse("review_create", args=[take.project.slug, take.pk])
+    return reverse("review_verdict", args=[take.project.slug, take.pk])
 
 
 def as_user(client, user):
@@ -121,7 +121,7 @@ def test_notes_are_time_coded_at_the_takes_frame_rate(
     take = TakeFactory(prompt_version=version, fps=Decimal(fps), duration_s=Decimal("8"))
     editor = as_user(client, members["editor"])
     response = editor.post(
-        reverse("note_create", args=[take.project.slug, take.pk]),
+        reverse("review_note", args=[take.project.slug, take.pk]),
         {"seconds": seconds, "text": "hand melts", "tag": "anatomy"},
     )
     assert response.status_code == 302
@@ -147,7 +147,7 @@ def test_a_note_with_the_verdict_belongs_to_that_review(client, members, version
 def test_a_note_past_the_end_is_refused(client, members, take):
     editor = as_user(client, members["editor"])
     response = editor.post(
-        reverse("note_create", args=[take.project.slug, take.pk]),
+        reverse("review_note", args=[take.project.slug, take.pk]),
         {"seconds": "8.5", "text": "after the end"},
     )
     assert response.status_code == 400

@@ -70,7 +70,7 @@ def test_a_verdict_posted_through_the_web_shows_in_the_stats_api_within_2_second
     assert client.get(api).json()["accepted"] == 0
     started = time.monotonic()
     response = client.post(
-        reverse("review_create", args=[project.slug, takes[1].pk]), {"verdict": "accept"}
+        reverse("review_verdict", args=[project.slug, takes[1].pk]), {"verdict": "accept"}
     )
     assert response.status_code in (200, 302)
 

@@ -212,9 +212,9 @@ JUDGEMENT_STATS = {
 @pytest.fixture
 def judged_then_edited(db):
     """JUDGED, then the editor bulk-tags takes 1, 3, 4, 6, 7 with warping (a new reject review
-    on 3, 6, 7: take 1 has warping already, take 4 is accepted) and the lead undoes the editor's
-    reject of take 2 (a new accept review by the lead). Returns (project, takes, stats before the
-    edits)."""
+    on 3, 6, 7: take 1 has warping already, take 4 is accepted) and the editor undoes their own
+    reject of take 2 (a new accept review by the editor: only your own verdict can be undone).
+    Returns (project, takes, stats before the edits)."""
     project = ProjectFactory(slug="judged")
     users = {name: UserFactory(username=f"{name}@studio.test") for name in ("lead", "editor")}
     slugs = ("flicker", "warping", "anatomy", "blur")
@@ -230,7 +230,7 @@ def judged_then_edited(db):
     before = project_stats(project=project)
     edited = [takes[n] for n in (1, 3, 4, 6, 7)]
     assert takes_bulk_tag(takes=edited, reviewer=users["editor"], add=[tags["warping"]]) == 3
-    review_undo(take=takes[2], reviewer=users["lead"])
+    review_undo(take=takes[2], reviewer=users["editor"])
     rollups_refresh(project_id=project.pk)
     return project, takes, before
 
@@ -243,7 +243,7 @@ def test_reviewer_stats_count_judgements_only(judged_then_edited):
     project, takes, before = judged_then_edited
     assert _reviewer_stats(before) == JUDGEMENT_STATS
     # The bulk edit (3 rejects by the editor, one making take 3 a take "both judged") and the
-    # undo (an accept by the lead) change nothing here.
+    # undo (an accept by the editor) change nothing here.
     after = project_stats(project=project)
     assert _reviewer_stats(after) == JUDGEMENT_STATS
     kinds = {(r.take_id, r.kind) for r in Review.objects.filter(take__project=project)}

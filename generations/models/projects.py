@@ -11,14 +11,26 @@ class Role(models.TextChoices):
 
 
 # What each role may do (SPEC §1). Owners may do everything on top of their role.
+# review_keys: choose which failure tags keys 1–9 toggle in the review queue.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.LEAD: frozenset({"view", "write_prompts", "upload", "review", "tag"}),
+    Role.LEAD: frozenset({"view", "write_prompts", "upload", "review", "tag", "review_keys"}),
     Role.EDITOR: frozenset({"view", "review", "tag", "export"}),
     Role.PRODUCER: frozenset({"view", "budget"}),
     Role.VIEWER: frozenset({"view"}),
 }
 OWNER_CAPABILITIES = frozenset(
-    {"view", "write_prompts", "upload", "review", "tag", "export", "budget", "members", "recompute"}
+    {
+        "view",
+        "write_prompts",
+        "upload",
+        "review",
+        "tag",
+        "review_keys",
+        "export",
+        "budget",
+        "members",
+        "recompute",
+    }
 )
 
 

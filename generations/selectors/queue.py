@@ -21,6 +21,8 @@ from ..models import (
     Verdict,
 )
 from ..models.reviews import JUDGEMENTS
+from .prompts import DiffPart, parameters_diff, word_diff
+from .takes import take_history, take_notes
 
 # The queue holds this many takes at most; a reviewer narrows it with the filters.
 QUEUE_LIMIT = 1000
@@ -158,9 +160,82 @@ def queue_position(ids: list[int], take_id: int) -> QueuePosition:
 
 def queue_take(*, project: Project, take_id: int) -> Take | None:
     return (
-        Take.objects.select_related("prompt_version", "shot", "current_review")
+        Take.objects.select_related(
+            "prompt_version", "prompt_version__parent", "shot", "current_review"
+        )
         .filter(project=project, pk=take_id)
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """The take's prompt and, folded under it in the queue, what changed since its parent."""
+
+    version: PromptVersion
+    parent: PromptVersion | None
+    diff: list[DiffPart]
+    negative_diff: list[DiffPart]
+    params: list[tuple[str, object, object]]
+
+
+@dataclass(frozen=True)
+class QueueStage:
+    """Everything the queue's stage shows about one take (take is None: the queue is empty)."""
+
+    take: Take | None
+    position: QueuePosition | None = None
+    keyed_tags: list[tuple[FailureTag, int | None, bool]] = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    history: list = field(default_factory=list)
+    flicker: dict | None = None
+    prompt: PromptChange | None = None
+
+
+def prompt_change(version: PromptVersion) -> PromptChange:
+    parent = version.parent
+    if parent is None:
+        return PromptChange(version, None, [], [], [])
+    return PromptChange(
+        version=version,
+        parent=parent,
+        diff=word_diff(parent.text, version.text),
+        negative_diff=word_diff(parent.negative_prompt, version.negative_prompt)
+        if (parent.negative_prompt or version.negative_prompt)
+        else [],
+        params=parameters_diff(parent.parameters, version.parameters),
+    )
+
+
+def queue_stage(
+    *,
+    project: Project,
+    filters: QueueFilters,
+    take_id: int | None = None,
+    checked: set[str] | None = None,
+) -> QueueStage | None:
+    """The stage for `take_id` (default: the first take of the queue). None when `take_id` is
+    not a take of this project. `checked`: tag slugs to show ticked instead of the take's own
+    (a refused verdict keeps what the reviewer chose)."""
+    ids = queue_ids(project=project, filters=filters)
+    if take_id is None:
+        take_id = ids[0] if ids else None
+    if take_id is None:
+        return QueueStage(take=None)
+    take = queue_take(project=project, take_id=take_id)
+    if take is None:
+        return None
+    if checked is None:
+        checked = current_tag_slugs(take)
+    tags = tags_in_key_order(project=project)
+    return QueueStage(
+        take=take,
+        position=queue_position(ids, take.pk),
+        keyed_tags=[(t, i + 1 if i < 9 else None, t.slug in checked) for i, t in enumerate(tags)],
+        notes=list(take_notes(take=take)),
+        history=list(take_history(take=take)[:6]),
+        flicker=flicker_hint(take),
+        prompt=prompt_change(take.prompt_version),
     )
 
 

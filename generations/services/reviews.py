@@ -111,12 +111,19 @@ def review_record(
 
 def review_undo(*, take: Take, reviewer) -> Review:
     """Undo the latest verdict with a new review that restores the state before it, so the
-    history keeps both. Undoing a first verdict writes a "clear" review: back to unreviewed.
+    history keeps both. Only the reviewer who wrote the latest review may undo it: someone
+    else's verdict is answered with a verdict. Undoing a first verdict writes a "clear" review:
+    back to unreviewed.
     Either way the review is of kind `undo`: it changes the current verdict, but it is not a
     judgement of the undoer's and does not count in the per-reviewer statistics."""
     history = list(take.reviews.order_by("-created_at", "-id")[:2].prefetch_related("failure_tags"))
     if not history or history[0].verdict == Verdict.CLEAR:
-        raise ServiceError("There is no verdict to undo.")
+        raise ServiceError("There is no verdict to undo on this take.")
+    if history[0].reviewer_id != reviewer.pk:
+        # Undo takes back your own last act; someone else's verdict is answered with a verdict.
+        raise ServiceError(
+            "The latest verdict on this take is someone else's: judge it again instead."
+        )
     if len(history) == 1:
         return review_record(
             take=take,

@@ -1,19 +1,14 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ..access import get_take, get_version
 from ..forms import NoteForm, ReviewForm, TakeUploadForm
 from ..models import FailureTag
 from ..selectors import takes as take_selectors
-from ..services import reviews as review_services
 from ..services import takes as take_services
-from ..services.projects import ServiceError
-from ..services.reviews import NoteInput
 
 
 @login_required
@@ -79,18 +74,42 @@ def take_upload(request, slug, version_id):
     )
 
 
-def _take_context(request, access, take, form=None, note_form=None):
+def take_context(request, access, take, form=None, note_form=None):
+    history = list(take_selectors.take_history(take=take))
+    latest = history[0] if history else None
+    if form is None:
+        # The form starts from the current verdict and its tags: changing one tag is one click.
+        current_tags = (
+            [t.slug for t in latest.failure_tags.all()]
+            if latest and take.current_verdict == "reject"
+            else []
+        )
+        form = ReviewForm(
+            initial={
+                "seen_review": take.current_review_id,
+                "verdict": take.current_verdict or None,
+                "tags": current_tags,
+            }
+        )
     return {
         "project": access.project,
         "access": access,
+        "page": "take",
         "shot": take.shot,
         "version": take.prompt_version,
         "take": take,
-        "history": take_selectors.take_history(take=take),
+        "history": history,
         "notes": take_selectors.take_notes(take=take),
         "tags": FailureTag.objects.all(),
-        "form": form or ReviewForm(initial={"seen_review": take.current_review_id}),
+        "note_tags": FailureTag.objects.all(),
+        "form": form,
         "note_form": note_form or NoteForm(),
+        # Undo takes back your own latest act only (the rule lives in review_undo).
+        "may_undo": bool(
+            latest
+            and latest.reviewer_id == request.user.pk
+            and latest.verdict in ("accept", "reject")
+        ),
     }
 
 
@@ -98,84 +117,10 @@ def _take_context(request, access, take, form=None, note_form=None):
 @require_GET
 def take_detail(request, slug, take_id):
     access, take = get_take(request, slug, take_id)
-    context = _take_context(request, access, take)
+    context = take_context(request, access, take)
     part = request.GET.get("part")
-    if request.htmx and part in ("status", "notes"):
-        return render(request, f"generations/take_detail.html#{part}", context)
+    if request.htmx and part == "status":
+        return render(request, "generations/take_detail.html#status", context)
+    if request.htmx and part == "notes":
+        return render(request, "generations/review/_notes.html", context)
     return render(request, "generations/take_detail.html", context)
-
-
-@login_required
-@require_POST
-def review_create(request, slug, take_id):
-    access, take = get_take(request, slug, take_id, "review")
-    form = ReviewForm(request.POST)
-    status = 400
-    if form.is_valid():
-        data = form.cleaned_data
-        notes = []
-        if data.get("note_text"):
-            notes.append(
-                NoteInput(
-                    seconds=float(data["note_seconds"]),
-                    text=data["note_text"],
-                    tag_slug=data.get("note_tag") or "",
-                )
-            )
-        # The form carries the review the reviewer saw; the service checks it under the lock.
-        seen = data.get("seen_review") if "seen_review" in request.POST else review_services.ANY
-        try:
-            with transaction.atomic():
-                review_services.review_record(
-                    take=take,
-                    reviewer=request.user,
-                    verdict=data["verdict"],
-                    tags=data["tags"],
-                    notes=notes,
-                    comment=data["comment"],
-                    expected_current=seen,
-                )
-        except review_services.StaleReview as exc:
-            form.add_error(None, str(exc))
-            take.refresh_from_db()
-            form.data = form.data.copy()
-            form.data["seen_review"] = take.current_review_id
-            status = 409
-        except ServiceError as exc:
-            form.add_error(None, str(exc))
-        else:
-            take.refresh_from_db()
-            if request.htmx:
-                context = _take_context(request, access, take)
-                response = render(request, "generations/take_detail.html#review", context)
-                return trigger_client_event(response, "review-saved", {"take": take.pk})
-            messages.success(request, f"Saved: {data['verdict']}.")
-            return redirect(take)
-    context = _take_context(request, access, take, form=form)
-    template = "generations/take_detail.html" + ("#review" if request.htmx else "")
-    return render(request, template, context, status=status)
-
-
-@login_required
-@require_POST
-def note_create(request, slug, take_id):
-    access, take = get_take(request, slug, take_id, "tag")
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            review_services.note_add(take=take, author=request.user, **form.note_fields())
-        except ServiceError as exc:
-            form.add_error(None, str(exc))
-    if request.htmx:
-        context = _take_context(request, access, take, note_form=form if form.errors else None)
-        return render(
-            request,
-            "generations/take_detail.html#notes",
-            context,
-            status=400 if form.errors else 200,
-        )
-    if form.errors:
-        context = _take_context(request, access, take, note_form=form)
-        return render(request, "generations/take_detail.html", context, status=400)
-    messages.success(request, "Note added.")
-    return redirect(take)

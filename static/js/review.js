@@ -92,13 +92,7 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (isTyping(event.target)) {
-      if (event.key === "Escape" && event.target.id === "note-text") {
-        event.target.value = "";
-        event.target.blur();
-      }
-      return;
-    }
+    if (isTyping(event.target)) return; // Esc in the note box: notes.js
     if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
     if (byId("help").open) return; // the dialog handles Esc itself
     const stage = byId("review-stage");
@@ -140,7 +134,10 @@
     document.addEventListener(type, () => { inflight = false; pending.length = 0; });
   }
   document.addEventListener("htmx:afterRequest", (event) => {
-    if (event.detail.failed && (event.detail.xhr?.status || 0) >= 500) {
+    const status = event.detail.xhr?.status || 0;
+    // A refused note: the keys typed after Enter were meant for a take with that note saved.
+    const noteRefused = event.detail.elt.id === "note-form" && status >= 400;
+    if ((event.detail.failed && status >= 500) || noteRefused) {
       inflight = false;
       pending.length = 0;
     }
