@@ -5,18 +5,43 @@ import json
 from django import forms
 from django.conf import settings
 
+from . import limits
 from .models import FailureTag, Project, Role, Verdict
 from .services.reviews import NoteInput
 
 
+class LimitedText(forms.CharField):
+    """A name (one line) or a text (may span lines) checked by generations.limits, the rule the
+    importer and the API apply too: a line break in a shot name would add events to an EDL, and
+    a control character or lone surrogate makes PostgreSQL or an XML reader refuse the row."""
+
+    def __init__(self, *, max_length: int, single_line: bool = True, **kwargs):
+        self.single_line = single_line
+        if not single_line:
+            kwargs.setdefault("widget", forms.Textarea)
+        super().__init__(max_length=max_length, **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        problem = limits.text_problem(
+            value, max_length=self.max_length, single_line=self.single_line
+        )
+        if problem:
+            raise forms.ValidationError(f"This {'name' if self.single_line else 'text'} {problem}.")
+
+
 class ProjectForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    brief = forms.CharField(widget=forms.Textarea, required=False)
+    name = LimitedText(max_length=limits.PROJECT_NAME_MAX)
+    brief = LimitedText(max_length=limits.SHOT_DESCRIPTION_MAX, single_line=False, required=False)
 
 
 class ShotForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(widget=forms.Textarea, required=False)
+    name = LimitedText(max_length=limits.SHOT_NAME_MAX)
+    description = LimitedText(
+        max_length=limits.SHOT_DESCRIPTION_MAX, single_line=False, required=False
+    )
     target_duration_s = forms.DecimalField(
         required=False, min_value=0, max_digits=7, decimal_places=2, label="Target duration (s)"
     )
@@ -45,6 +70,9 @@ class JSONDictField(forms.CharField):
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from None
         if not isinstance(data, dict):
             raise forms.ValidationError('Parameters must be a JSON object, like {"seed": 42}.')
+        problem = limits.parameters_problem(data)
+        if problem:
+            raise forms.ValidationError(f"Parameters {problem}.")
         return data
 
     def prepare_value(self, value):
@@ -54,13 +82,15 @@ class JSONDictField(forms.CharField):
 
 
 class PromptVersionForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea, label="Prompt")
-    negative_prompt = forms.CharField(widget=forms.Textarea, required=False)
+    text = LimitedText(max_length=limits.PROMPT_MAX, single_line=False, label="Prompt")
+    negative_prompt = LimitedText(
+        max_length=limits.NEGATIVE_PROMPT_MAX, single_line=False, required=False
+    )
     parameters = JSONDictField(
         required=False,
         help_text="Camera move, duration, aspect ratio, seed, model settings, as a JSON object.",
     )
-    change_note = forms.CharField(max_length=500, required=False)
+    change_note = LimitedText(max_length=limits.CHANGE_NOTE_MAX, required=False)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
@@ -87,7 +117,7 @@ class MultipleFileField(forms.FileField):
 
 class TakeUploadForm(forms.Form):
     files = MultipleFileField(label="Video files")
-    model = forms.CharField(max_length=80, help_text="e.g. sora-2, veo-3, kling-2")
+    model = LimitedText(max_length=limits.MODEL_NAME_MAX, help_text="e.g. sora-2, veo-3, kling-2")
     pass_number = forms.IntegerField(
         required=False, min_value=1, label="Pass", help_text="Defaults to the version number."
     )
@@ -126,10 +156,15 @@ class ReviewForm(FirstErrorMixin, forms.Form):
         queryset=FailureTag.objects.all(), required=False, to_field_name="slug",
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = LimitedText(
+        max_length=limits.COMMENT_MAX,
+        single_line=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
     # One optional time-coded note with the verdict; more via the note form.
     note_seconds = forms.DecimalField(required=False, min_value=0, decimal_places=3)
-    note_text = forms.CharField(required=False, max_length=2000)
+    note_text = LimitedText(required=False, max_length=limits.NOTE_TEXT_MAX, single_line=False)
     note_tag = forms.SlugField(required=False)
     # The current review id the reviewer saw: a stale form (someone judged meanwhile) is refused
     # instead of silently overwriting their verdict.
@@ -157,7 +192,7 @@ class ReviewForm(FirstErrorMixin, forms.Form):
 
 class NoteForm(FirstErrorMixin, forms.Form):
     seconds = forms.DecimalField(min_value=0, decimal_places=3, max_digits=9)
-    text = forms.CharField(max_length=2000)
+    text = LimitedText(max_length=limits.NOTE_TEXT_MAX, single_line=False)
     tag = forms.SlugField(required=False)
 
     def note_fields(self) -> dict:
@@ -189,7 +224,7 @@ class BudgetForm(forms.Form):
 
 
 class ModelPriceForm(forms.Form):
-    model = forms.CharField(max_length=80)
+    model = LimitedText(max_length=limits.MODEL_NAME_MAX)
     usd_per_second = forms.DecimalField(min_value=0, max_digits=10, decimal_places=4)
     valid_from = forms.DateTimeField(
         required=False,

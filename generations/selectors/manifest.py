@@ -10,10 +10,13 @@ the format has no cleared verdict, so the reviews before it are not exported at 
 import json
 from collections.abc import Iterator
 
+from ..limits import single_line
 from ..models import Note, Project, Review, ReviewKind, Take
 from ..models.reviews import JUDGEMENTS
 
 CHUNK = 2000
+# JSON leaves these raw, but str.splitlines() and many JSONL readers break lines at them.
+_LINE_SEPARATORS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def _iso(moment) -> str:
@@ -63,7 +66,7 @@ def manifest_lines(*, project: Project) -> Iterator[str]:
             notes.setdefault(note.take_id, []).append(note)
         for take in chunk:
             line = _row(project, take, reviews.get(take.pk, []), notes.get(take.pk, []))
-            yield json.dumps(line, ensure_ascii=False)
+            yield json.dumps(line, ensure_ascii=False).translate(_LINE_SEPARATORS)
         last_at, last_id = chunk[-1].created_at, chunk[-1].pk
 
 
@@ -84,15 +87,17 @@ def _row(project: Project, take: Take, reviews: list[Review], notes: list[Note])
     notes_of = _notes_by_review(reviews, notes)
     return {
         "project": project.slug,
-        "shot": take.shot.name,
+        # Names are one line (rows written before the door rules may not be): a manifest
+        # line must never carry a name the importer refuses.
+        "shot": single_line(take.shot.name),
         "prompt_version": version.number,
         "parent_version": version.parent.number if version.parent else None,
         "prompt": version.text,
         "negative_prompt": version.negative_prompt or None,
         "parameters": take.parameters or None,
         "pass": take.pass_number,
-        "model": take.model,
-        "external_id": take.external_id,
+        "model": single_line(take.model),
+        "external_id": single_line(take.external_id),
         "duration_s": _number(take.duration_s),
         "resolution": take.resolution or None,
         "fps": _number(take.fps),
@@ -102,11 +107,15 @@ def _row(project: Project, take: Take, reviews: list[Review], notes: list[Note])
         "media_url": take.media_url or None,
         "reviews": [
             {
-                "reviewer": r.reviewer.email or r.reviewer.username,
+                "reviewer": single_line(r.reviewer.email or r.reviewer.username),
                 "verdict": r.verdict,
-                "failure_tags": sorted(t.slug for t in r.failure_tags.all()),
+                "failure_tags": sorted(single_line(t.slug) for t in r.failure_tags.all()),
                 "notes": [
-                    {"t": float(n.seconds), "tag": n.tag.slug if n.tag else None, "text": n.text}
+                    {
+                        "t": float(n.seconds),
+                        "tag": single_line(n.tag.slug) if n.tag else None,
+                        "text": n.text,
+                    }
                     for n in notes_of.get(r.pk, [])
                 ],
                 "reviewed_at": _iso(r.created_at),

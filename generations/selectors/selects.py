@@ -17,6 +17,7 @@ import opentimelineio as otio
 from django.urls import reverse
 from django.utils.text import slugify
 
+from ..limits import single_line, text_problem
 from ..models import Note, Project, Shot, Take
 from ..models.reviews import Verdict
 
@@ -130,8 +131,9 @@ def media_filename(take: Take, kind: str = "video") -> str:
     field = getattr(take, _MEDIA_FIELDS[kind])
     ext = os.path.splitext(field.name if field else "")[1].lower() or ".mp4"
     suffix = "" if kind == "video" else f"_{kind}"
-    shot = slugify(take.shot.name) or "shot"
-    stem = f"{reel_name(take)}_{shot}_v{take.prompt_version.number}_{_safe(take.external_id)}"
+    shot = slugify(single_line(take.shot.name)) or "shot"
+    external_id = _safe(single_line(take.external_id))
+    stem = f"{reel_name(take)}_{shot}_v{take.prompt_version.number}_{external_id}"
     return f"{stem}{suffix}{ext}"
 
 
@@ -148,15 +150,25 @@ def _media_url(take: Take, project: Project, base_url: str) -> str | None:
     return take.media_url or None
 
 
+def _note_text(text: str) -> str:
+    """A note may span lines (.otio and FCP7 <comment> keep them; EDL and FCPXML markers get
+    single_line). One written before the door rules, with other control characters (invalid in
+    XML), is flattened to one line instead."""
+    if text_problem(text, max_length=len(text), single_line=False) is None:
+        return text
+    return single_line(text)
+
+
 def _marker(note: Note, fps: float) -> otio.schema.Marker:
     tag = note.tag
+    text = _note_text(note.text)
     return otio.schema.Marker(
-        name=tag.slug if tag else "note",
+        name=single_line(tag.slug) if tag else "note",
         marked_range=TimeRange(RationalTime(note.frame, fps), RationalTime(0, fps)),
         color=GROUP_COLOURS.get(tag.group, NOTE_COLOUR) if tag else NOTE_COLOUR,
-        comment=note.text,
+        comment=text,
         # FCP7 XML writes its namespace as child elements: <comment> is FCP7's own marker field.
-        metadata={"fcp_xml": {"comment": note.text}},
+        metadata={"fcp_xml": {"comment": text}},
     )
 
 
@@ -172,24 +184,26 @@ def _clip(take: Take, notes: list[Note], project: Project, base_url: str) -> oti
     if url:
         reference = otio.schema.ExternalReference(target_url=url, available_range=available)
         # FCPXML keeps a per-asset note: the prompt is what the editor wants to read there.
-        reference.metadata["fcpx"] = {"note": version.text}
+        reference.metadata["fcpx"] = {"note": single_line(version.text)}
     else:
         reference = otio.schema.MissingReference(available_range=available)
     reel = reel_name(take)
+    shot_name = single_line(take.shot.name)
     clip = otio.schema.Clip(
-        name=f"{take.shot.name} v{version.number} {reel}",
+        # A line break here would start a new EDL event: names are always one line.
+        name=f"{shot_name} v{version.number} {reel}",
         media_reference=reference,
         source_range=available,
     )
     clip.metadata["cmx_3600"] = {"reel": reel}
     clip.metadata[NAMESPACE] = {
         "take_id": take.pk,
-        "external_id": take.external_id,
+        "external_id": single_line(take.external_id),
         "reel": reel,
-        "shot": take.shot.name,
+        "shot": shot_name,
         "prompt_version": version.number,
         "prompt": version.text,
-        "model": take.model,
+        "model": single_line(take.model),
         "pass": take.pass_number,
         "fps": fps,
         "duration_s": float(take.duration_s) if take.duration_s is not None else None,
@@ -239,11 +253,11 @@ def selects_timeline(
 
     rate = _rate(takes)
     width, height = _resolution(takes)
-    title = f"{project.name} selects" + (f" - {shot.name}" if shot else "")
+    title = single_line(f"{project.name} selects" + (f" - {shot.name}" if shot else ""))
     timeline = otio.schema.Timeline(name=title, global_start_time=RationalTime(0, rate))
     timeline.metadata[NAMESPACE] = {
         "project": project.slug,
-        "shot": shot.name if shot else None,
+        "shot": single_line(shot.name) if shot else None,
         "rate": rate,
         "width": width,
         "height": height,
@@ -254,17 +268,13 @@ def selects_timeline(
     return timeline
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _markers_with_text(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     """A copy whose marker names carry the note text: EDL locators and FCPXML markers keep a
     single text field (the name), and the note text is what the editor needs."""
     flat = copy.deepcopy(timeline)
     for clip in flat.find_clips():
         for marker in clip.markers:
-            marker.name = _one_line(f"{marker.name}: {marker.comment}")
+            marker.name = single_line(f"{marker.name}: {marker.comment}")
     return flat
 
 
@@ -297,8 +307,9 @@ def selects_file(*, timeline: otio.schema.Timeline, format: str) -> str:
     if format == "fcpxml":
         flat = _markers_with_text(timeline)
         _offline_references(flat)
+        names = _xpath_safe(flat)
         text = otio.adapters.write_to_string(flat, fmt.adapter)
-        return _conform_fcpxml(text, timeline)
+        return _conform_fcpxml(text, timeline, names)
     if format == "xml":
         return _conform_fcp7(otio.adapters.write_to_string(timeline, fmt.adapter), timeline)
     return otio.adapters.write_to_string(timeline, fmt.adapter)
@@ -320,6 +331,22 @@ def _offline_references(timeline: otio.schema.Timeline) -> None:
                 target_url="./" + offline_name(reel),
                 available_range=clip.media_reference.available_range,
             )
+
+
+def _xpath_safe(timeline: otio.schema.Timeline) -> dict[str, str]:
+    """The FCPXML writer looks clips and assets up with XPath predicates built from their names
+    and URLs in single quotes, so an apostrophe ("Maria's kitchen") made the export a 500. Clips
+    get placeholder names for the writer (restored afterwards from the returned map), and an
+    apostrophe in a URL is percent-encoded, which means the same URL."""
+    names = {}
+    for number, clip in enumerate(timeline.find_clips(), start=1):
+        placeholder = f"dailies-clip-{number:06d}"
+        names[placeholder] = clip.name
+        clip.name = placeholder
+        reference = clip.media_reference
+        if isinstance(reference, otio.schema.ExternalReference):
+            reference.target_url = reference.target_url.replace("'", "%27")
+    return names
 
 
 def _seq_frames(time: RationalTime, rate: float) -> int:
@@ -401,12 +428,17 @@ def _frame_duration(rate: float) -> str:
     return f"{step.numerator}/{step.denominator}s"
 
 
-def _conform_fcpxml(text: str, timeline: otio.schema.Timeline) -> str:
+def _conform_fcpxml(text: str, timeline: otio.schema.Timeline, names: dict[str, str]) -> str:
     """Give the FCPXML sequence the timeline's rate and frame size: OTIO's writer picks the
-    format of whichever rate it met first and leaves width and height out."""
+    format of whichever rate it met first and leaves width and height out. Clip and asset names
+    go back from their placeholders (see _xpath_safe)."""
     meta = timeline.metadata[NAMESPACE]
     head, _, rest = text.partition("<fcpxml")
     root = ET.fromstring("<fcpxml" + rest)
+    for element in root.iter():
+        name = element.get("name")
+        if name in names:
+            element.set("name", names[name])
     resources = root.find("resources")
     ids = {element.get("id") for element in root.iter() if element.get("id")}
     number = 1
@@ -428,5 +460,5 @@ def _conform_fcpxml(text: str, timeline: otio.schema.Timeline) -> str:
 
 
 def selects_filename(*, project: Project, format: str, shot: Shot | None = None) -> str:
-    stem = project.slug + (f"-{slugify(shot.name)}" if shot else "")
+    stem = project.slug + (f"-{slugify(single_line(shot.name))}" if shot else "")
     return f"{stem}-selects.{FORMATS[format].extension}"
