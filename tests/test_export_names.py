@@ -79,7 +79,7 @@ def test_every_format_reads_back_with_one_clip_per_select(client, members, proje
     marker_text = " ".join(m.name + " " + m.comment for m in markers).casefold()
     if fmt == "xml":
         assert text.count("<comment>note ") == len(hostile)
-        assert "<comment>note the \"good\" &lt;take&gt; &amp; more</comment>" in text
+        assert '<comment>note the "good" &lt;take&gt; &amp; more</comment>' in text
     else:
         assert "note maria's kitchen" in marker_text
         assert "東京" in marker_text

@@ -36,7 +36,7 @@ def test_the_shot_form_refuses_control_characters_and_long_names(lead, project, 
 
 
 def test_the_shot_form_keeps_quotes_and_non_ascii(lead, project):
-    name = "Maria's \"kitchen\" <b>&amp; – 東京"
+    name = 'Maria\'s "kitchen" <b>&amp; – 東京'
     response = lead.post(reverse("shot_create", args=[project.slug]), {"name": name})
     assert response.status_code == 302
     assert Shot.objects.get(project=project).name == name
