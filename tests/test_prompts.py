@@ -191,9 +191,9 @@ def test_the_lineage_page_counts_takes_per_version(lead, shot, members):
     assert counts == {1: (4, 3, 1), 2: (3, 2, 2), 3: (0, 0, 0)}
 
     page = lead.get(shot.get_absolute_url()).content.decode()
-    rows = page.split('<li style="--depth:')[1:]
+    rows = page.split('<li class="depth-')[1:]
     assert len(rows) == 3
-    assert rows[1].startswith(" 1") and "from v1" in rows[1]  # v2, a child of v1
+    assert rows[1].startswith("1") and "from v1" in rows[1]  # v2, a child of v1
     assert "4 takes" in rows[0] and "3 reviewed" in rows[0] and "1 accepted" in rows[0]
     assert "3 takes" in rows[1] and "2 reviewed" in rows[1] and "2 accepted" in rows[1]
     assert "0 takes" in rows[2]
