@@ -111,6 +111,4 @@ def deadline_status(*, forecast: dict, deadline: date | None, today: date) -> De
         return result(
             AT_RISK, f"The target is reached on {when}, only {margin} days before the deadline."
         )
-    return result(
-        ON_TRACK, f"The target is reached on {when}, {margin} days before the deadline."
-    )
+    return result(ON_TRACK, f"The target is reached on {when}, {margin} days before the deadline.")
