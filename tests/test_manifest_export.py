@@ -83,7 +83,7 @@ def test_an_undone_verdict_exports_as_unreviewed():
 
 
 def _export(slug):
-    from generations.selectors.manifest import manifest_lines
+    from generations.manifest.export import manifest_lines
 
     return list(manifest_lines(project=Project.objects.get(slug=slug)))
 

@@ -276,7 +276,7 @@ def test_the_current_verdict_follows_the_latest_review_of_any_kind(judged_then_e
 
 
 def test_review_kinds_survive_an_export_and_reimport(judged_then_edited):
-    from generations.selectors.manifest import manifest_lines
+    from generations.manifest.export import manifest_lines
     from generations.services.manifest import manifest_import
 
     project, _, _ = judged_then_edited
@@ -296,7 +296,7 @@ def test_review_kinds_survive_an_export_and_reimport(judged_then_edited):
 
 
 def test_the_importer_refuses_an_unknown_review_kind(judged_then_edited):
-    from generations.selectors.manifest import manifest_lines
+    from generations.manifest.export import manifest_lines
     from generations.services.manifest import manifest_import
 
     line = json.loads(next(manifest_lines(project=judged_then_edited[0])))

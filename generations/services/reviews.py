@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import FailureTag, Note, Review, ReviewKind, Take, Verdict
-from ..models.reviews import JUDGEMENTS
 from .projects import ServiceError
 from .rollups import rollups_schedule
+from .verdicts import take_current_refresh, take_current_set
 
 
 class StaleReview(ServiceError):
@@ -35,13 +35,11 @@ def frame_at(seconds: float, fps: float) -> int:
 
 
 def _set_current(take: Take, latest: Review | None) -> None:
-    take.current_review = latest
-    take.current_verdict = latest.verdict if latest and latest.verdict in JUDGEMENTS else ""
-    take.save(update_fields=["current_review", "current_verdict"])
+    take_current_set(take=take, review=latest)
 
 
 def _refresh_current(take: Take) -> None:
-    _set_current(take, take.reviews.order_by("-created_at", "-id").first())
+    take_current_refresh(take=take)
 
 
 def review_record(

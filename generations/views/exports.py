@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ..access import get_project
+from ..manifest.export import manifest_lines
 from ..models import Shot
-from ..selectors.manifest import manifest_lines
 from ..selectors.selects import (
     FORMATS,
     media_filename,

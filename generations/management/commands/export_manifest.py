@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from generations.manifest.export import manifest_lines
 from generations.models import Project
-from generations.selectors.manifest import manifest_lines
 
 
 class Command(BaseCommand):

@@ -30,20 +30,22 @@ class Command(BaseCommand):
             )
             if owner_user is None:
                 raise CommandError(f"No user {owner!r}. Create it first (createsuperuser).")
+        # Bytes, not text: the parser decodes line by line, so one non-UTF-8 line is reported
+        # and the rest of the file still imports.
         try:
-            handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+            handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
         with handle:
             total = None
-            if handle is not sys.stdin:
-                total = sum(1 for _ in handle)
+            if path != "-":
+                total = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
                 handle.seek(0)
             # The bar goes to stderr and only on a terminal: scripts get a clean stdout.
             bar = tqdm(total=total, unit="line", disable=not sys.stderr.isatty(), file=sys.stderr)
             started = time.perf_counter()
             report = manifest_import(lines=handle, owner=owner_user, progress=bar.update)
-            elapsed = time.perf_counter() - started
+            elapsed = report.seconds = time.perf_counter() - started
             bar.close()
         if json:
             self.stdout.write(_json_report(report, elapsed))
@@ -65,6 +67,8 @@ class Command(BaseCommand):
             self.stdout.write(f"New reviewers (no password): {', '.join(report.users_created)}")
         if report.tags_created:
             self.stdout.write(f"New failure tags (imported): {', '.join(report.tags_created)}")
+        for warning in report.warnings:
+            self.stderr.write(f"warning: {warning}")
         for error in report.errors:
             self.stderr.write(f"line {error.line}: {error.reason}")
         if report.errors:
@@ -72,15 +76,4 @@ class Command(BaseCommand):
 
 
 def _json_report(report, elapsed) -> str:
-    return json.dumps(
-        {
-            "lines": report.lines,
-            "takes_created": report.takes_created,
-            "takes_existing": report.takes_existing,
-            "reviews_created": report.reviews_created,
-            "notes_created": report.notes_created,
-            "projects": sorted(report.projects),
-            "errors": [{"line": e.line, "reason": e.reason} for e in report.errors],
-            "seconds": round(elapsed, 3),
-        }
-    )
+    return json.dumps(report.as_dict())
