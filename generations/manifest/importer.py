@@ -15,6 +15,7 @@ project (PostgreSQL), so overlapping files running at once create no duplicates.
 
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,34 @@ ANALYZE_MIN = 10_000
 CHANGE_NOTE = "Imported from a manifest"
 
 Progress = Callable[[int], None] | None
+
+
+class _Timer:
+    """Seconds per step, kept in the report (the benchmark prints them)."""
+
+    def __init__(self, report: ImportReport):
+        self.report, self.last = report, time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.report.timings[step] = self.report.timings.get(step, 0.0) + now - self.last
+        self.last = now
+
+
+class _TimedCursor:
+    """The cursor, timing each statement into the report (keyed by its first words)."""
+
+    def __init__(self, cur, report: ImportReport):
+        self.cur, self.report = cur, report
+
+    def execute(self, sql: str, params=None):
+        started = time.perf_counter()
+        self.cur.execute(sql, params)
+        key = " ".join(sql.split()[:4])[:40]
+        self.report.timings[key] = self.report.timings.get(key, 0.0) + time.perf_counter() - started
+
+    def __getattr__(self, name):
+        return getattr(self.cur, name)
 
 
 class _Prices:
@@ -308,8 +337,8 @@ class _CopyWriter:
         self.review_t = Review._meta.db_table
 
     def write(self, records: Iterator[ParsedTake]) -> int:
-        with transaction.atomic(), connection.cursor() as cur:
-            self.cur = cur
+        with transaction.atomic(), connection.cursor() as raw:
+            self.cur = cur = _TimedCursor(raw, self.report)
             # ON COMMIT DROP cleans up after a commit; inside a caller's transaction (tests, a
             # second import in one request) the tables of the previous import still exist.
             cur.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
@@ -332,12 +361,17 @@ class _CopyWriter:
 
     def _stage(self, records: Iterator[ParsedTake]) -> None:
         chunk: list[ParsedTake] = []
+        timer = _Timer(self.report)
         for item in records:
             chunk.append(item)
             if len(chunk) >= COPY_CHUNK:
+                timer("parse")
                 self._copy(chunk)
+                timer("copy to staging")
                 chunk = []
+        timer("parse")
         self._copy(chunk)
+        timer("copy to staging")
         for table in ("stg_take", "stg_version", "stg_review", "stg_review_tag", "stg_note"):
             self.cur.execute(f"ANALYZE {table}")
 

@@ -32,6 +32,7 @@ class ImportReport:
     # Takes with no reported cost whose model has no price: their cost is unknown, not $0.
     unpriced: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
