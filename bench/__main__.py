@@ -5,7 +5,6 @@ figure that matters is a ratio measured in the same run: these machines are nois
 columns, not absolute milliseconds across runs."""
 
 import argparse
-import io
 import json
 import os
 import pathlib
@@ -62,6 +61,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="takes per project")
     parser.add_argument("--repeat", type=int, default=15, help="requests per page measurement")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--only", choices=["all", "import", "rollups"], default="all")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -72,7 +72,13 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    results = run(sizes, args.repeat)
+    results = {}
+    if args.only != "rollups":
+        from bench.imports import import_benchmarks as imports
+
+        results.update(imports(sizes))
+    if args.only != "import":
+        results.update(run(sizes, args.repeat))
     print_table(sizes, results)
     if args.json:
         pathlib.Path(args.json).write_text(
@@ -196,42 +202,20 @@ def vacuum() -> None:
 
 
 def import_benchmarks() -> dict[str, dict]:
-    """Lines per second importing the sample manifest, and a 10× synthetic one."""
+    """The sample manifest imported, for the sample's rollup rows (import speed: bench/imports)."""
     from generations.models import Project
     from generations.services.manifest import manifest_import
 
     sample = ROOT.parent / "shared" / "data" / "sample-manifest.jsonl"
-    out: dict[str, dict] = {}
     if not sample.exists():
-        return out
+        return {}
     lines = sample.read_text().splitlines()
     slugs = {json.loads(line)["project"] for line in lines}
-    big = []
-    for i in range(10):
-        for line in lines:
-            row = json.loads(line)
-            row["project"] = f"bench-import-{row['project']}"
-            row["external_id"] = f"{row['external_id']}-{i}"
-            big.append(json.dumps(row))
-    for label, data, projects in (
-        ("import: sample (2k lines)", lines, slugs),
-        ("import: 20k lines", big, {f"bench-import-{s}" for s in slugs}),
-    ):
-        Project.objects.filter(slug__in=projects).delete()
-        started = time.perf_counter()
-        report = manifest_import(lines=io.StringIO("\n".join(data)))
-        elapsed = time.perf_counter() - started
-        assert report.ok and report.takes_created == len(data), report.errors[:3]
-        out[label] = {"unit": "lines/s", "all": round(len(data) / elapsed)}
-        started = time.perf_counter()
-        manifest_import(lines=io.StringIO("\n".join(data)))
-        out[label + ", again"] = {
-            "unit": "lines/s",
-            "all": round(len(data) / (time.perf_counter() - started)),
-        }
-        if projects == slugs:
-            out.update(sample_rollup_benchmarks(slugs))
-        Project.objects.filter(slug__in=projects).delete()
+    Project.objects.filter(slug__in=slugs).delete()
+    report = manifest_import(lines=lines)
+    assert report.ok and report.takes_created == len(lines), report.errors[:3]
+    out = sample_rollup_benchmarks(slugs)
+    Project.objects.filter(slug__in=slugs).delete()
     return out
 
 
