@@ -67,7 +67,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees the view's exceptions first: 403/409 as app pages, no tracebacks logged.
+    "generations.middleware.ErrorPageMiddleware",
 ]
+# A refused form (expired page, another site) gets the app's 403 page with what to do.
+CSRF_FAILURE_VIEW = "generations.views.errors.csrf_failure"
 
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"

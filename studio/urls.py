@@ -11,3 +11,8 @@ urlpatterns = [
     path("", include("generations.urls_stats")),
     path("", include("generations.urls_review")),
 ]
+
+# Errors are pages of the app (generations/views/errors.py).
+handler403 = "generations.views.errors.permission_denied"
+handler404 = "generations.views.errors.page_not_found"
+handler500 = "generations.views.errors.server_error"

@@ -124,6 +124,8 @@ def version_detail(request, slug, version_id):
             "shot": shot,
             "version": version,
             "against": against,
+            # "Compare with" picks each version's latest take: only offered when it has one.
+            "against_has_takes": bool(against and against.takes.exists()),
             "diff": diff,
             "negative_diff": negative_diff,
             "params_diff": params_diff,
