@@ -304,7 +304,11 @@ def grid_takes(*, project: Project, filters: QueueFilters, limit: int = 200) -> 
     """The grid's takes in queue order (two or three indexed queries, then one fetch)."""
     ids = queue_ids(project=project, filters=filters, limit=limit)
     # The raw C2PA manifest store is kilobytes per take and only the export reads it.
-    by_id = Take.objects.select_related("prompt_version").defer("provenance_manifest").in_bulk(ids)
+    by_id = (
+        Take.objects.select_related("prompt_version", "shot")
+        .defer("provenance_manifest")
+        .in_bulk(ids)
+    )
     return [by_id[pk] for pk in ids if pk in by_id]
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -49,6 +50,8 @@ def take_upload(request, slug, version_id):
                 )
                 for upload, info in checked
             ]
+            if _wants_json(request):
+                return _upload_answer(created, rejected, form)
             if created:
                 messages.success(
                     request,
@@ -57,6 +60,8 @@ def take_upload(request, slug, version_id):
                 )
             if not rejected:
                 return redirect(version)
+    if request.method == "POST" and _wants_json(request):
+        return _upload_answer([], rejected, form)
     return render(
         request,
         "generations/take_upload.html",
@@ -71,6 +76,31 @@ def take_upload(request, slug, version_id):
             "known_models": take_selectors.known_models(project=access.project),
         },
         status=400 if (form.errors or rejected) else 200,
+    )
+
+
+def _wants_json(request) -> bool:
+    """The upload page's script sends one file per request and reads a JSON answer (to show
+    each file's progress and outcome); the plain form gets the HTML page."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _upload_answer(created, rejected, form) -> JsonResponse:
+    errors = [
+        f"{form[name].label if name in form.fields else 'Upload'}: {e}"
+        for name, es in form.errors.items()
+        for e in es
+    ]
+    return JsonResponse(
+        {
+            "created": [
+                {"id": t.pk, "external_id": t.external_id, "url": t.get_absolute_url()}
+                for t in created
+            ],
+            "rejected": rejected,
+            "errors": errors,
+        },
+        status=400 if (rejected or errors) and not created else 200,
     )
 
 
