@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from . import limits
+from .drawing import DrawingError, drawing_clean
 from .models import FailureTag, Project, Role, Verdict
 from .services.reviews import NoteInput
 
@@ -194,11 +195,24 @@ class NoteForm(FirstErrorMixin, forms.Form):
     seconds = forms.DecimalField(min_value=0, decimal_places=3, max_digits=9)
     text = LimitedText(max_length=limits.NOTE_TEXT_MAX, single_line=False)
     tag = forms.SlugField(required=False)
+    # Strokes drawn on the frame, as JSON (generations.drawing); empty: none.
+    drawing = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_drawing(self):
+        try:
+            return drawing_clean(self.cleaned_data["drawing"])
+        except DrawingError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def note_fields(self) -> dict:
         """The validated note as note_add's keyword arguments."""
         data = self.cleaned_data
-        return {"seconds": float(data["seconds"]), "text": data["text"], "tag_slug": data["tag"]}
+        return {
+            "seconds": float(data["seconds"]),
+            "text": data["text"],
+            "tag_slug": data["tag"],
+            "drawing": data["drawing"],
+        }
 
 
 class MemberAddForm(forms.Form):

@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.db import models
 
@@ -81,6 +83,8 @@ class Note(models.Model):
         FailureTag, null=True, blank=True, on_delete=models.SET_NULL, related_name="notes"
     )
     text = models.TextField()
+    # Strokes and arrows drawn on the frame, normalised to the picture (generations.drawing).
+    drawing = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -88,3 +92,8 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seconds}s: {self.text[:40]}"
+
+    @property
+    def drawing_json(self) -> str:
+        """For a data attribute: the player draws it when the note is clicked."""
+        return json.dumps(self.drawing or [], separators=(",", ":"))

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from ..drawing import DrawingError, drawing_clean
 from ..models import FailureTag, Note, Review, ReviewKind, Take, Verdict
 from .projects import ServiceError
 from .rollups import rollups_schedule
@@ -166,12 +167,17 @@ def note_add(
     seconds: float,
     text: str,
     tag_slug: str = "",
+    drawing=None,
     review: Review | None = None,
     _schedule: bool = True,
 ) -> Note:
     text = (text or "").strip()
     if not text:
         raise ServiceError("A note needs text.")
+    try:
+        drawing = drawing_clean(drawing)
+    except DrawingError as exc:
+        raise ServiceError(str(exc)) from None
     seconds = max(0.0, float(seconds))
     if take.duration_s is not None and seconds > float(take.duration_s) + 0.001:
         raise ServiceError(f"{seconds:.3f}s is past the end of the take ({take.duration_s}s).")
@@ -186,6 +192,7 @@ def note_add(
         frame=frame_at(seconds, take.fps_value),
         tag=tag,
         text=text,
+        drawing=drawing,
     )
     note.full_clean()
     note.save()

@@ -3,7 +3,7 @@
  * The first video of the group leads: the bar's play/pause, frame steps and scrubber act on all
  * of them at once, and while playing, any follower that drifts more than a frame and a half
  * from the leader is put back on its time. The A/B wipe is a clip-path on the top video whose
- * width follows the slider (CSS variable --wipe).
+ * width follows the slider (CSS variable --wipe), or a drag on the picture itself.
  */
 (function () {
   "use strict";
@@ -81,6 +81,26 @@
     const apply = () => wipe.style.setProperty("--wipe", slider.value + "%");
     slider.addEventListener("input", apply);
     apply();
+    // Drag on the picture itself: the line follows the pointer (the slider follows too, and
+    // stays for the keyboard).
+    let dragging = false;
+    const follow = (event) => {
+      const box = wipe.getBoundingClientRect();
+      const share = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+      slider.value = String(Math.round(share * 100));
+      apply();
+    };
+    wipe.addEventListener("pointerdown", (event) => {
+      dragging = true;
+      wipe.setPointerCapture(event.pointerId);
+      wipe.classList.add("dragging");
+      event.preventDefault();
+      follow(event);
+    });
+    wipe.addEventListener("pointermove", (event) => { if (dragging) follow(event); });
+    for (const type of ["pointerup", "pointercancel"]) {
+      wipe.addEventListener(type, () => { dragging = false; wipe.classList.remove("dragging"); });
+    }
   }
 
   window.DailiesCompare = { videos, playAll, pauseAll, seekAll, step };
