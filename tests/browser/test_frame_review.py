@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from generations.models import Note
 
 from .conftest import wait_until_ready
+from .test_csp_and_layout import LISTEN
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,7 @@ def test_a_drawing_is_saved_with_the_note_and_shown_when_clicked(
     page, live_server, login, owner, project, version, celery_worker, make_take, artifacts_dir
 ):
     (take,) = wait_until_ready([make_take(version, owner, seconds=2.0, fps=FPS)])
+    page.add_init_script(LISTEN)  # the page's scripts stay within the CSP
     login(owner)
     page.goto(f"{live_server.url}/projects/{project.slug}/review/?take={take.pk}")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
@@ -83,17 +85,20 @@ def test_a_drawing_is_saved_with_the_note_and_shown_when_clicked(
     page.evaluate("() => document.getElementById('player').play()")
     expect(overlay.locator("g.stroke")).to_have_count(0)
 
+    assert page.evaluate("() => window.__csp") == []
     # The take page shows the same drawing from its notes.
     page.goto(f"{live_server.url}/projects/{project.slug}/takes/{take.pk}/")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
     page.locator(f"#note-{note.pk} a[data-seek-frame]").click()
     expect(page.locator("#drawing-overlay g.stroke")).to_have_count(2)
+    assert page.evaluate("() => window.__csp") == []
 
 
 def test_the_wipe_follows_a_drag_on_the_picture(
     page, live_server, login, owner, project, version, celery_worker, make_take, artifacts_dir
 ):
     takes = wait_until_ready([make_take(version, owner, hue=h) for h in (0, 120)])
+    page.add_init_script(LISTEN)  # the page's scripts stay within the CSP
     login(owner)
     ids = ",".join(str(t.pk) for t in takes)
     page.goto(f"{live_server.url}/projects/{project.slug}/compare/?takes={ids}&mode=wipe")
@@ -110,3 +115,4 @@ def test_the_wipe_follows_a_drag_on_the_picture(
     # A click (no drag) moves it too.
     page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.5 * box["height"])
     expect(page.locator("#wipe-slider")).to_have_value("30")
+    assert page.evaluate("() => window.__csp") == []

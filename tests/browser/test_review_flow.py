@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from generations.models import Note, Take, Verdict
 
 from .conftest import wait_until_ready
+from .test_csp_and_layout import LISTEN
 from .test_review_keyboard import expect_stage
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,7 @@ def three_takes(celery_worker, owner, version, make_take):
 
 def test_a_note_then_a_verdict_by_keyboard(page, live_server, login, owner, project, three_takes):
     first, second, third = three_takes
+    page.add_init_script(LISTEN)  # the page's scripts stay within the CSP
     login(owner)
     page.goto(f"{live_server.url}/projects/{project.slug}/review/")
     expect_stage(page, first, three_takes)
@@ -65,3 +67,4 @@ def test_a_note_then_a_verdict_by_keyboard(page, live_server, login, owner, proj
     assert Take.objects.get(pk=second.pk).current_verdict == Verdict.REJECT
     assert sorted(Note.objects.values_list("text", flat=True)) == ["hand melts", "warps at the end"]
     assert Note.objects.filter(text__contains="never").count() == 0
+    assert page.evaluate("() => window.__csp") == []

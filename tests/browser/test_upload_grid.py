@@ -10,6 +10,7 @@ from generations.models import Take
 
 from ..clips import clip_bytes
 from .conftest import wait_until_ready
+from .test_csp_and_layout import LISTEN
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +40,7 @@ def test_dropped_files_upload_with_progress_per_file(
     good = base64.b64encode(clip_bytes(seconds=1.0)).decode()
     bigger = base64.b64encode(clip_bytes(seconds=3.0)).decode()
     bad = base64.b64encode(b"not a video, just text pretending" * 100).decode()
+    page.add_init_script(LISTEN)  # the page's scripts stay within the CSP
     login(owner)
     page.goto(f"{live_server.url}/projects/{project.slug}/versions/{version.pk}/upload/")
     page.fill("#id_model", "sora-2")
@@ -64,6 +66,7 @@ def test_dropped_files_upload_with_progress_per_file(
         assert "100%" in seen[i], seen
     assert seen["0"][-1].startswith("uploaded: ")
     page.screenshot(path=str(artifacts_dir / "upload-progress.png"), full_page=True)
+    assert page.evaluate("() => window.__csp") == []
 
     takes = list(Take.objects.filter(prompt_version=version).order_by("original_filename"))
     assert [t.original_filename for t in takes] == ["crane.mp4", "street.mp4"]
@@ -76,3 +79,4 @@ def test_dropped_files_upload_with_progress_per_file(
     expect(titles).to_have_count(2)
     for i in range(2):
         expect(titles.nth(i)).to_have_text(f"{version.shot.name} · {version.label}")
+    assert page.evaluate("() => window.__csp") == []
