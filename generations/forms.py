@@ -4,6 +4,7 @@ import json
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from . import limits
 from .drawing import DrawingError, drawing_clean
@@ -235,6 +236,29 @@ class BudgetForm(forms.Form):
         required=False, min_value=0, max_digits=10, decimal_places=2
     )
     deadline = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, current_deadline=None, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A late project keeps its (past) deadline when only the budget changes.
+        self.current_deadline = current_deadline
+        self.today = today or timezone.localdate()
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data["deadline"]
+        if deadline and deadline < self.today and deadline != self.current_deadline:
+            raise forms.ValidationError(
+                f"{deadline} has passed: a deadline is today ({self.today}) or later."
+            )
+        return deadline
+
+    def clean(self):
+        data = super().clean()
+        if data.get("target_accepted_takes") and data.get("target_accepted_seconds"):
+            raise forms.ValidationError(
+                "Set one target, accepted takes or accepted seconds, not both: the forecast "
+                "and the deadline status follow one target."
+            )
+        return data
 
 
 class ModelPriceForm(forms.Form):

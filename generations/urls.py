@@ -1,12 +1,13 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import exports, media, projects, prompts, reviews, takes
+from .views import exports, media, portfolio, projects, prompts, reviews, takes
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project_list"), name="home"),
     path("projects/", projects.project_list, name="project_list"),
     path("projects/new/", projects.project_create, name="project_create"),
+    path("portfolio/", portfolio.portfolio, name="portfolio"),
     path("projects/<slug:slug>/", projects.project_detail, name="project_detail"),
     path("projects/<slug:slug>/members/", projects.member_list, name="member_list"),
     path(

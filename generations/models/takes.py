@@ -157,6 +157,13 @@ class Take(models.Model):
             ),
             models.Index(fields=["shot", "current_verdict"], name="take_shot_verdict"),
             models.Index(fields=["project", "model"], name="take_project_model"),
+            # The budget page lists the takes no price covered: only those rows are indexed, so
+            # the listing costs what the unpriced takes are, not the project's size.
+            models.Index(
+                fields=["project", "model"],
+                condition=models.Q(cost_source="unknown"),
+                name="take_unknown_cost",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,9 @@
 """Reads for take pages."""
 
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 
 from ..models import ModelPrice, Note, Review, Take
+from ..models.takes import CostSource
 
 
 def take_history(*, take: Take):
@@ -26,4 +27,15 @@ def known_models(*, project) -> list[str]:
                 "model", flat=True
             )
         )
+    )
+
+
+def unpriced_models(*, project) -> list[dict]:
+    """Models whose takes no price covered (cost_source "unknown": not counted in the spend),
+    with how many takes and seconds each has. Reads only those takes (a partial index)."""
+    return list(
+        Take.objects.filter(project=project, cost_source=CostSource.UNKNOWN)
+        .values("model")
+        .annotate(takes=Count("id"), seconds=Sum("duration_s"))
+        .order_by("model")
     )

@@ -119,7 +119,11 @@ def shot_create(
 def model_price_set(
     *, project: Project | None, model: str, usd_per_second: Decimal, valid_from=None
 ) -> ModelPrice:
-    """A new price from a date. Past takes keep the price snapshot they were created with."""
+    """A new price from a date. Past takes keep the price snapshot they were created with; a
+    project's takes of this model that no price covered (cost "unknown") are estimated now if
+    the new price was in force when they were made (`price.repriced_takes` says how many)."""
+    from .takes import takes_reprice_unknown  # takes imports this module
+
     price = ModelPrice(
         project=project,
         model=model.strip(),
@@ -127,7 +131,11 @@ def model_price_set(
         valid_from=valid_from or timezone.now(),
     )
     price.full_clean()
-    price.save()
+    with transaction.atomic():
+        price.save()
+        price.repriced_takes = (
+            takes_reprice_unknown(project=project, model=price.model) if project else 0
+        )
     return price
 
 

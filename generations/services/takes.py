@@ -327,3 +327,25 @@ def take_update_cost(*, take: Take, cost_usd: Decimal) -> Take:
         take.save(update_fields=["cost_usd", "cost_source"])
         rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
     return take
+
+
+def takes_reprice_unknown(*, project: Project, model: str) -> int:
+    """Estimate the takes of a model that no price covered (cost "unknown"), now that one may:
+    each at the price in force when it was made. Takes older than every price stay unknown.
+    Returns how many were priced; the rollups refresh them."""
+    book = PriceBook(project=project)
+    priced = []
+    with transaction.atomic():
+        for take in Take.objects.select_for_update().filter(
+            project=project, model=model, cost_source=CostSource.UNKNOWN
+        ):
+            cost, source, snapshot = book.resolve(
+                model=take.model, duration_s=take.duration_s, at=take.created_at, reported=None
+            )
+            if source == CostSource.ESTIMATED:
+                take.cost_usd, take.cost_source, take.price_usd_per_second = cost, source, snapshot
+                priced.append(take)
+        Take.objects.bulk_update(priced, ["cost_usd", "cost_source", "price_usd_per_second"])
+        if priced:
+            rollups_schedule(project_id=project.pk, take_ids=[t.pk for t in priced])
+    return len(priced)

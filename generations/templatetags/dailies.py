@@ -27,3 +27,26 @@ def percent(value, total) -> float:
         return round(100 * float(value) / float(total), 1) if total else 0.0
     except (TypeError, ValueError):
         return 0.0
+
+
+@register.filter
+def rate(value, digits=1) -> str:
+    """A fraction 0–1 as a percentage: {{ 0.2612|rate }} → 26.1%; None → —."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{100 * float(value):.{int(digits)}f}%"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def usd(value) -> str:
+    """Money with two decimals and thousands separators: 1234.5 → $1,234.50; None → —."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return f"-${-number:,.2f}" if number < 0 else f"${number:,.2f}"

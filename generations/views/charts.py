@@ -38,21 +38,30 @@ def _text(x, y, label, anchor="middle", size=11, colour=COLOURS["muted"], extra=
     )
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^n at or above value: round axis ticks."""
+def _ticks(value: float, least: int = 3, most: int = 6) -> list[float]:
+    """Round axis ticks from 0 to at least value: a step of 1, 2 or 5 × 10^n, with `least` to
+    `most` intervals, the one whose last tick overshoots value least (0, 10, 20… 50 for 47;
+    never $12.5/$25/$37.5)."""
     if value <= 0:
-        return 1.0
-    exp = math.floor(math.log10(value))
-    return next(s * 10**exp for s in (1, 2, 2.5, 5, 10) if s * 10**exp >= value)
+        return [0.0, 1.0]
+    exp = math.floor(math.log10(value / most))
+    options = []
+    for step in (m * 10**e for e in (exp, exp + 1) for m in (1, 2, 5)):
+        n = math.ceil(value / step - 1e-9)
+        if n <= most:
+            # Too few intervals only as a last resort.
+            options.append((n < least, n * step, n, step))
+    _few, _top, n, step = min(options)
+    return [round(step * i, 10) for i in range(n + 1)]
 
 
-def _axes(y_max: float, x_label: str, y_label: str, fmt, width=W, height=H) -> list[str]:
-    """Frame, y grid with five ticks, axis titles."""
+def _axes(ticks: list[float], x_label: str, y_label: str, fmt, width=W, height=H) -> list[str]:
+    """Frame, a y grid line at each tick, axis titles."""
     plot_h = height - TOP - BOTTOM
+    y_max = ticks[-1]
     out = []
-    for i in range(5):
-        value = y_max * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    for value in ticks:
+        y = TOP + plot_h - plot_h * value / y_max
         out.append(
             f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{COLOURS["line"]}" stroke-width="1"/>'
@@ -69,6 +78,18 @@ def _axes(y_max: float, x_label: str, y_label: str, fmt, width=W, height=H) -> l
         )  # fmt: skip
     )
     return out
+
+
+def _legend(label: str, colour: str) -> str:
+    """A key above the plot, left-aligned: legends inside the plot ran into the data and the
+    scale labels."""
+    return f'<rect x="{LEFT}" y="3" width="10" height="8" fill="{colour}"/>' + _text(
+        LEFT + 14, 11, label, anchor="start", size=10, colour=colour
+    )
+
+
+def _money_tick(value: float) -> str:
+    return f"${value:,.0f}" if value >= 10 or value == 0 else f"${value:,.2f}"
 
 
 def _y(value: float, y_max: float, height=H) -> float:
@@ -94,11 +115,15 @@ def _x_tick(x: float, slant: bool, label) -> str:
     return _text(x, y, text, anchor="end", size=10, extra=f'transform="rotate(-35 {x:.1f} {y})"')
 
 
-def bar_chart(items, *, title, x_label, y_label, fmt=lambda v: f"{v:g}", colour="bar"):
-    """Vertical bars; items are (label, value) with value a number or None (no bar)."""
+def bar_chart(
+    items, *, title, x_label, y_label, fmt=lambda v: f"{v:g}", colour="bar", tick_fmt=None
+):
+    """Vertical bars; items are (label, value) with value a number or None (no bar). `fmt`
+    formats the values (tooltips), `tick_fmt` the axis (default: fmt)."""
     items = list(items)
-    y_max = _nice_max(max([v for _, v in items if v is not None] or [0]))
-    body = _axes(y_max, x_label, y_label, fmt)
+    ticks = _ticks(max([v for _, v in items if v is not None] or [0]))
+    y_max = ticks[-1]
+    body = _axes(ticks, x_label, y_label, tick_fmt or fmt)
     slot = (W - LEFT - RIGHT) / max(1, len(items))
     slant = _slanted([label for label, _ in items], slot)
     for i, (label, value) in enumerate(items):
@@ -114,19 +139,23 @@ def bar_chart(items, *, title, x_label, y_label, fmt=lambda v: f"{v:g}", colour=
     return _svg(title, body)
 
 
-def interval_chart(points, *, title, x_label, y_label="Acceptance rate", band=None):
-    """Rates with their 95% interval as error bars, on 0–100%, with an optional reference band.
+def interval_chart(points, *, title, x_label, y_label="Acceptance rate", band=None,
+                   band_at="pass 1"):  # fmt: skip
+    """Rates with their 95% interval as error bars, on 0–100%, with an optional reference band
+    drawn only in the slot labelled `band_at` (the 10–20% band is about the first pass).
     points: (label, rate, [low, high]) with rate/interval None when nothing was reviewed."""
     points = list(points)
-    body = _axes(1.0, x_label, y_label, lambda v: f"{v:.0%}")
-    if band:
-        top, bottom = _y(band[1], 1.0), _y(band[0], 1.0)
-        body.insert(0, f'<rect x="{LEFT}" y="{top:.1f}" width="{W - LEFT - RIGHT}" '
-                       f'height="{bottom - top:.1f}" fill="{COLOURS["band"]}"/>')  # fmt: skip
-        caption = f"expected first pass {band[0]:.0%}–{band[1]:.0%}"
-        body.append(_text(W - RIGHT - 4, top - 3, caption, anchor="end", size=10,
-                          colour=COLOURS["accent"]))  # fmt: skip
+    body = _axes([0, 0.25, 0.5, 0.75, 1.0], x_label, y_label, lambda v: f"{v:.0%}")
     slot = (W - LEFT - RIGHT) / max(1, len(points))
+    band_slot = next((i for i, p in enumerate(points) if p[0] == band_at), None)
+    if band and band_slot is not None:
+        top, bottom = _y(band[1], 1.0), _y(band[0], 1.0)
+        body.insert(0, f'<rect class="band" x="{LEFT + band_slot * slot:.1f}" y="{top:.1f}" '
+                       f'width="{slot:.1f}" height="{bottom - top:.1f}" '
+                       f'fill="{COLOURS["band"]}"/>')  # fmt: skip
+        body.append(
+            _legend(f"expected first pass {band[0]:.0%}–{band[1]:.0%} (band)", COLOURS["accent"])
+        )
     slant = _slanted([p[0] for p in points], slot)
     for i, (label, rate, ci) in enumerate(points):
         cx = LEFT + i * slot + slot / 2
@@ -158,7 +187,8 @@ def pareto_chart(counts: dict[str, int], *, title, x_label="Failure tag", y_labe
     for i, (_, n) in enumerate(items):
         running += n
         points.append(f"{LEFT + i * slot + slot / 2:.1f},{_y(running / total, 1.0):.1f}")
-    # The right-hand scale of the line shares the left axis's five grid lines.
+    # The right-hand scale of the line: 25% steps at the right edge; its key sits above the
+    # plot, where neither the bars, the line nor the scale can run into it.
     scale = "".join(
         _text(W - RIGHT - 2, _y(i / 4, 1.0) - 3, f"{i * 25}%", anchor="end",
               colour=COLOURS["accent"], size=10)
@@ -168,14 +198,7 @@ def pareto_chart(counts: dict[str, int], *, title, x_label="Failure tag", y_labe
         f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS["accent"]}" '
         f'stroke-width="2"/>'
         + scale
-        + _text(
-            W - RIGHT - 40,
-            TOP + 10,
-            "cumulative share of rejects (right scale)",
-            anchor="end",
-            colour=COLOURS["accent"],
-            size=10,
-        )  # fmt: skip
+        + _legend("cumulative share of rejects (right scale)", COLOURS["accent"])
     )
     return mark_safe(chart.replace("</svg>", line + "</svg>"))
 
@@ -194,8 +217,9 @@ def burn_chart(days, *, budget, forecast_to: tuple[str, float] | None, title):
     top = max(
         [d["cumulative_usd"] for d in days] + [budget or 0] + [forecast_to[1] if forecast_to else 0]
     )
-    y_max = _nice_max(top * 1.05)
-    body = _axes(y_max, "Day (UTC)", "Cumulative spend (USD)", lambda v: f"${v:,.0f}")
+    ticks = _ticks(top * 1.05)
+    y_max = ticks[-1]
+    body = _axes(ticks, "Day (UTC)", "Cumulative spend (USD)", _money_tick)
 
     def x(day: str) -> float:
         return LEFT + (W - LEFT - RIGHT) * (date.fromisoformat(day) - start).days / span
@@ -208,7 +232,7 @@ def burn_chart(days, *, budget, forecast_to: tuple[str, float] | None, title):
         yb = _y(budget, y_max)
         body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{yb:.1f}" y2="{yb:.1f}" '
                     f'stroke="{COLOURS["reject"]}" stroke-width="1.5"/>')  # fmt: skip
-        body.append(_text(W - RIGHT - 4, yb - 4, f"budget ${budget:,.0f}", anchor="end",
+        body.append(_text(W - RIGHT - 4, yb - 4, f"budget ${budget:,.2f}", anchor="end",
                           colour=COLOURS["reject"], size=10))  # fmt: skip
     if forecast_to:
         last = days[-1]
@@ -229,8 +253,11 @@ def burn_chart(days, *, budget, forecast_to: tuple[str, float] | None, title):
 def heatmap(rows: list[str], cols: list[str], values: dict[tuple[str, str], int], *, title,
             x_label="Failure tag", y_label="Shot"):  # fmt: skip
     """Counts as shaded cells: rows × columns."""
-    cell_w, cell_h, left, top = 52, 22, 110, 70
-    width, height = left + cell_w * max(1, len(cols)) + 10, top + cell_h * max(1, len(rows)) + 10
+    cell_w, cell_h, left, top = 52, 22, 110, 76
+    # Column labels slant up and to the right from their cell: the last one needs room on the
+    # right (10 characters at 35° reach ~50 px across and ~35 px up).
+    width = left + cell_w * max(1, len(cols)) + 60
+    height = top + cell_h * max(1, len(rows)) + 10
     peak = max(values.values() or [1])
     body = [
         _text(left + cell_w * len(cols) / 2, 12, x_label),
@@ -238,7 +265,7 @@ def heatmap(rows: list[str], cols: list[str], values: dict[tuple[str, str], int]
     ]
     for j, col in enumerate(cols):
         cx = left + j * cell_w + cell_w / 2
-        body.append(_text(cx, top - 8, _short(col, 10), size=10,
+        body.append(_text(cx, top - 8, _short(col, 10), anchor="start", size=10,
                           extra=f'transform="rotate(-35 {cx:.1f} {top - 8})"'))  # fmt: skip
     for i, row in enumerate(rows):
         y = top + i * cell_h

@@ -5,10 +5,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..access import get_project
 from ..models import JobState
+from ..selectors.forecast import deadline_status
 from ..selectors.stats import FIRST_PASS_BAND, project_stats, rollup_state
 from ..services import rollups as rollup_services
 from ..services import tokens as token_services
@@ -121,6 +123,9 @@ def _context(request, access, kind: str) -> dict:
         "state": state,
         **_job(access.project, state),
         "shot_query": request.GET.get("shot", ""),
+        "deadline": deadline_status(
+            forecast=stats["forecast"], deadline=access.project.deadline, today=timezone.localdate()
+        ),
         **BUILDERS[kind](stats, request),
     }
 

@@ -8,6 +8,7 @@ from ..access import get_project
 from ..forms import BudgetForm, MemberAddForm, MemberUpdateForm, ModelPriceForm, ProjectForm
 from ..models import Membership, Role
 from ..selectors import projects as project_selectors
+from ..selectors import takes as take_selectors
 from ..services import projects as project_services
 from ..services.projects import ServiceError
 
@@ -135,16 +136,21 @@ def budget_edit(request, slug):
             price_form = ModelPriceForm(request.POST)
             if price_form.is_valid():
                 try:
-                    project_services.model_price_set(project=project, **price_form.cleaned_data)
+                    price = project_services.model_price_set(
+                        project=project, **price_form.cleaned_data
+                    )
                 except ValidationError as exc:  # e.g. this model already has a price from then
                     price_form.add_error(None, exc)
                 else:
-                    messages.success(
-                        request, f"Price for {price_form.cleaned_data['model']} saved."
+                    repriced = (
+                        f" {price.repriced_takes} takes without a price are now estimated."
+                        if price.repriced_takes
+                        else ""
                     )
+                    messages.success(request, f"Price for {price.model} saved.{repriced}")
                     return redirect("budget_edit", slug)
         else:
-            budget_form = BudgetForm(request.POST)
+            budget_form = BudgetForm(request.POST, current_deadline=project.deadline)
             if budget_form.is_valid():
                 project_services.project_update_budget(project=project, **budget_form.cleaned_data)
                 messages.success(request, "Budget saved.")
@@ -159,6 +165,9 @@ def budget_edit(request, slug):
             "budget_form": budget_form,
             "price_form": price_form,
             "prices": project_selectors.model_prices(project=project),
+            # Takes no price covered: not in the spend until a price exists (issue 11, item 6).
+            "unpriced": take_selectors.unpriced_models(project=project),
+            "known_models": take_selectors.known_models(project=project),
             "summary": project_selectors.project_summary(project=project),
         },
         status=400 if (budget_form.errors or price_form.errors) else 200,

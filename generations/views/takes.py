@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ..access import get_take, get_version
 from ..forms import NoteForm, ReviewForm, TakeUploadForm
 from ..models import FailureTag
+from ..models.takes import CostSource
 from ..selectors import takes as take_selectors
 from ..services import takes as take_services
 
@@ -58,6 +59,15 @@ def take_upload(request, slug, version_id):
                     f"Uploaded {len(created)} take{'s' if len(created) != 1 else ''}; "
                     "posters are being made.",
                 )
+                unknown = sum(1 for t in created if t.cost_source == CostSource.UNKNOWN)
+                if unknown:
+                    # Not free: the cost is unknown until the model has a price.
+                    messages.warning(
+                        request,
+                        f"{data['model']} has no price: the cost of {unknown} take"
+                        f"{'s' if unknown != 1 else ''} is unknown and not in the spend. "
+                        "A producer can set its price on the Budget page.",
+                    )
             if not rejected:
                 return redirect(version)
     if request.method == "POST" and _wants_json(request):
