@@ -9,7 +9,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 W, H = 640, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 66
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 66
 COLOURS = {
     "bar": "#5aa9f0",
     "accept": "#37c47a",
@@ -70,11 +70,11 @@ def _axes(ticks: list[float], x_label: str, y_label: str, fmt, width=W, height=H
     out.append(_text((LEFT + width - RIGHT) / 2, height - 6, x_label, size=11))
     out.append(
         _text(
-            14,
+            12,
             TOP + plot_h / 2,
             y_label,
             size=11,
-            extra=f'transform="rotate(-90 14 {TOP + plot_h / 2:.1f})"',
+            extra=f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})"',
         )  # fmt: skip
     )
     return out
@@ -89,6 +89,12 @@ def _legend(label: str, colour: str) -> str:
 
 
 def _money_tick(value: float) -> str:
+    """Axis money: whole dollars, cents below $10, k and M from $10,000 (the labels must fit
+    between the axis title and the plot)."""
+    if value >= 1_000_000:
+        return f"${value / 1_000_000:g}M"
+    if value >= 10_000:
+        return f"${value / 1000:g}k"
     return f"${value:,.0f}" if value >= 10 or value == 0 else f"${value:,.2f}"
 
 

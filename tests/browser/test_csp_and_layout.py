@@ -68,6 +68,7 @@ def test_main_pages_raise_no_csp_violation(
         reverse("dashboard", args=[slug, "creative"]),
         reverse("dashboard", args=[slug, "editor"]),
         reverse("api_tokens"),
+        reverse("portfolio"),
     ]
     login(owner)
     response = page.goto(live_server.url + pages[0])
