@@ -1,9 +1,12 @@
 """Demo data: a user per role, one project with shots, prompt lineages, and takes backed by real
 small MP4s rendered with PyAV (no downloads), reviewed like practice reports (first pass 10–20%
-accepted, better on later passes)."""
+accepted, better on later passes). Clips look like footage (generations.demo_clips): the camera
+move and duration their prompt states, texture and motion, and some with the flicker or warping
+they are rejected for. Every take is dated after its prompt version, every review after its take."""
 
 import random
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,8 +17,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from generations.models import FailureTag, Membership, Project, Role
-from generations.services import media
+from generations.demo_clips import render_demo_clip
+from generations.models import FailureTag, Membership, Project, PromptVersion, Role, Shot
 from generations.services import projects as project_services
 from generations.services import prompts as prompt_services
 from generations.services import reviews as review_services
@@ -28,10 +31,12 @@ USERS = [
     ("producer@studio.test", Role.PRODUCER, False),
     ("viewer@studio.test", Role.VIEWER, False),
 ]
+# (name, description, seconds the shot runs, versions: (prompt, change note, parameters)).
 SHOTS = [
     (
         "opening-street",
         "Opening: the night market street, 8 s",
+        8,
         [
             ("a street food vendor at a night market", "", {}),
             (
@@ -50,6 +55,7 @@ SHOTS = [
     (
         "noodle-close-up",
         "Close-up of noodles being tossed, 4 s",
+        4,
         [
             ("noodles tossed in a wok, flames, a sign saying OPEN LATE", "", {}),
             (
@@ -67,6 +73,7 @@ SHOTS = [
     (
         "crowd-wide",
         "Wide shot of the crowd, 6 s",
+        6,
         [
             ("a crowd of people, a dog, two kids, a cyclist and a vendor walking", "", {}),
             (
@@ -135,31 +142,49 @@ class Command(BaseCommand):
         reviewers = [lead, users["editor@studio.test"]]
         start = timezone.now() - timedelta(days=18)
         with tempfile.TemporaryDirectory() as tmp:
-            for shot_index, (name, description, versions) in enumerate(SHOTS):
+            for shot_index, (name, description, seconds, versions) in enumerate(SHOTS):
                 shot = project_services.shot_create(
-                    project=project, name=name, description=description
-                )
+                    project=project, name=name, description=description,
+                    target_duration_s=Decimal(seconds),
+                )  # fmt: skip
+                Shot.objects.filter(pk=shot.pk).update(created_at=start - timedelta(days=1))
                 parent = None
                 for number, (text, note, params) in enumerate(versions, start=1):
                     version = prompt_services.prompt_version_create(
                         shot=shot, text=text, author=lead, parent=parent, change_note=note,
                         parameters=params,
                     )  # fmt: skip
+                    # Written the morning of its first takes (which start at 08:00).
+                    day = start.replace(hour=7, minute=0) + timedelta(
+                        days=(number - 1) * 6 + shot_index * 2
+                    )
+                    PromptVersion.objects.filter(pk=version.pk).update(created_at=day)
                     parent = version
+                    defects = _defects(number, shot_index)
+                    paths = [
+                        Path(tmp) / f"{name}-v{number}-{i}.mp4" for i in range(TAKES_PER_VERSION)
+                    ]
+
+                    clips = [
+                        {
+                            "path": paths[i],
+                            # The duration the prompt asks for, else the shot's.
+                            "seconds": params.get("duration_s", seconds),
+                            "camera": params.get("camera", "static"),
+                            "hue": 40 * shot_index + 15 * number + 5 * i,
+                            "seed": shot_index * 100 + number * 10 + i,
+                            "flicker": defects.get(i) == "flicker",
+                            "warp": defects.get(i) == "warping",
+                        }
+                        for i in range(TAKES_PER_VERSION)
+                    ]
+                    # Encoding runs outside the GIL: a version's clips render side by side.
+                    with ThreadPoolExecutor(max_workers=TAKES_PER_VERSION) as pool:
+                        list(pool.map(lambda clip: render_demo_clip(**clip), clips))
                     takes = []
-                    for i in range(TAKES_PER_VERSION):
-                        flicker = number == 1 and i == 1
-                        path = Path(tmp) / f"{name}-v{number}-{i}.mp4"
-                        media.render_test_clip(
-                            path,
-                            seconds=3,
-                            hue=40 * shot_index + 15 * number + 5 * i,
-                            flicker=flicker,
-                        )
+                    for i, path in enumerate(paths):
                         upload = SimpleUploadedFile(path.name, path.read_bytes(), "video/mp4")
-                        created = start + timedelta(
-                            days=(number - 1) * 6 + shot_index * 2 + i % 2, hours=rng.randint(8, 20)
-                        )
+                        created = day.replace(hour=rng.randint(8, 20)) + timedelta(days=i % 2)
                         takes.append(
                             take_services.take_register_upload(
                                 version=version,
@@ -178,16 +203,13 @@ class Command(BaseCommand):
                         reviewers,
                         rng,
                         last=number == len(versions),
+                        defects=defects,
                     )
+        Project.objects.filter(pk=project.pk).update(created_at=start - timedelta(days=2))
         return project
 
-    def _review(self, takes, number, shot_index, tags, reviewers, rng, last):
-        accepts = ACCEPTS_PER_PASS[number]
-        # Spread the pass's accepted takes over the three shots.
-        accepted_here = {i for i in range(len(takes)) if (i + shot_index) % 3 == 0}
-        accepted_here = set(
-            sorted(accepted_here)[: max(0, accepts // 3 + (shot_index < accepts % 3))]
-        )
+    def _review(self, takes, number, shot_index, tags, reviewers, rng, last, defects):
+        accepted_here = _accepted(number, shot_index, len(takes))
         failure_pool = ["warping", "blur", "flicker", "morphing", "anatomy", "prompt-adherence"]
         for i, take in enumerate(takes):
             if last and i >= len(takes) - UNREVIEWED_PER_SHOT_IN_LAST_PASS:
@@ -204,8 +226,8 @@ class Command(BaseCommand):
             chosen = {failure_pool[(i + number + shot_index) % len(failure_pool)]}
             if i % 2:
                 chosen.add(failure_pool[(i * 3 + number) % len(failure_pool)])
-            if i == 1 and number == 1:
-                chosen.add("flicker")
+            if i in defects:
+                chosen.add(defects[i])  # the defect rendered into the clip
             notes = [
                 review_services.NoteInput(
                     seconds=round(0.5 + rng.random() * 2, 2),
@@ -222,3 +244,22 @@ class Command(BaseCommand):
                 notes=notes,
                 at=at,
             )
+
+
+def _accepted(number: int, shot_index: int, takes: int) -> set[int]:
+    """Which takes of a version are accepted: the pass's accepts spread over the three shots."""
+    accepts = ACCEPTS_PER_PASS[number]
+    candidates = {i for i in range(takes) if (i + shot_index) % 3 == 0}
+    return set(sorted(candidates)[: max(0, accepts // 3 + (shot_index < accepts % 3))])
+
+
+def _defects(number: int, shot_index: int) -> dict[int, str]:
+    """Takes rendered with a defect (index: tag), always rejected ones: on the first pass a
+    flicker burst and a warp in every shot; on the second, one warp in the wide shot."""
+    accepted = _accepted(number, shot_index, TAKES_PER_VERSION)
+    rejected = [i for i in range(TAKES_PER_VERSION) if i not in accepted]
+    if number == 1:
+        return {rejected[0]: "flicker", rejected[1]: "warping"}
+    if number == 2 and shot_index == 2:
+        return {rejected[0]: "warping"}
+    return {}
