@@ -71,6 +71,11 @@ def test_seed_demo_makes_a_user_per_role_and_real_takes_that_the_worker_processe
         last = strip.crop((strip.width - tile, 0, strip.width, strip.height))
         assert ImageStat.Stat(ImageChops.difference(first, last)).mean[0] > 4, take
 
+    # One model has no price: its takes are flagged, not costed at $0.
+    unknown = takes.filter(cost_source="unknown")
+    assert set(unknown.values_list("model", flat=True)) == {"hunyuan-video"}
+    assert unknown.count() == 2
+
     # Running it again keeps the project as it is.
     call_command("seed_demo", stdout=io.StringIO())
     assert Take.objects.filter(project=project).count() == takes.count()

@@ -47,6 +47,10 @@ class DeadlineStatus:
         }
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _spend_to_target(forecast: dict) -> float | None:
     """The spend still needed for the target (takes first, else seconds), None without one."""
     for key in ("spend_to_target_usd", "spend_to_target_seconds_usd"):
@@ -91,7 +95,7 @@ def deadline_status(*, forecast: dict, deadline: date | None, today: date) -> De
     if reached:
         return result(ON_TRACK, "The target is reached.")
     if days_left < 0:
-        return result(LATE, f"The deadline passed {-days_left} days ago without the target.")
+        return result(LATE, f"The deadline passed {_days(-days_left)} ago without the target.")
     if not _target_set(forecast):
         return result(UNKNOWN, "No target set: set accepted takes or seconds.")
     if when is None:
@@ -99,16 +103,18 @@ def deadline_status(*, forecast: dict, deadline: date | None, today: date) -> De
     margin = (deadline - when).days
     if margin < 0:
         return result(
-            LATE, f"At the recent burn the target is reached on {when}, {-margin} days late."
+            LATE, f"At the recent burn the target is reached on {when}, {_days(-margin)} late."
         )
     if run_out is not None and run_out < when:
         return result(
             AT_RISK,
-            f"The budget runs out on {run_out}, {(when - run_out).days} days before the target"
+            f"The budget runs out on {run_out}, {_days((when - run_out).days)} before the target"
             f" date {when}.",
         )
     if margin < AT_RISK_SHARE * days_left:
         return result(
-            AT_RISK, f"The target is reached on {when}, only {margin} days before the deadline."
+            AT_RISK, f"The target is reached on {when}, only {_days(margin)} before the deadline."
         )
-    return result(ON_TRACK, f"The target is reached on {when}, {margin} days before the deadline.")
+    return result(
+        ON_TRACK, f"The target is reached on {when}, {_days(margin)} before the deadline."
+    )

@@ -90,6 +90,8 @@ SHOTS = [
     ),
 ]
 MODELS = ["sora-2", "veo-3", "kling-2", "runway-gen4-turbo"]
+# A model without a price: its takes show "cost unknown" and the budget page lists it.
+UNPRICED_MODEL = "hunyuan-video"
 TAKES_PER_VERSION = 4
 # Accepted takes per pass out of the reviewed ones: first pass 2 of 12 (17%), then better.
 ACCEPTS_PER_PASS = {1: 2, 2: 4, 3: 5}
@@ -189,7 +191,7 @@ class Command(BaseCommand):
                             take_services.take_register_upload(
                                 version=version,
                                 upload=upload,
-                                model=MODELS[(i + number) % len(MODELS)],
+                                model=_model(i, number, shot_index),
                                 uploader=lead,
                                 seed=rng.randint(1, 2**31),
                                 created_at=created,
@@ -263,3 +265,10 @@ def _defects(number: int, shot_index: int) -> dict[int, str]:
     if number == 2 and shot_index == 2:
         return {rejected[0]: "warping"}
     return {}
+
+
+def _model(i: int, number: int, shot_index: int) -> str:
+    """The model of a take; two takes of the wide shot's second version tried an unpriced one."""
+    if shot_index == 2 and number == 2 and i in (1, 2):
+        return UNPRICED_MODEL
+    return MODELS[(i + number) % len(MODELS)]
