@@ -1,7 +1,11 @@
 """One helper per object kind: fetch it *for this user*, or 404.
 
 Every view of a project goes through these, so a non-member never learns that a project, shot or
-take exists, and a member without the capability gets 403 (they already know it exists)."""
+take exists, and a member without the capability gets 403 (they already know it exists).
+
+API requests authenticated by a token carry it as `request.api_token`; the token can only
+narrow what its user's membership allows: a project outside its list answers 404 like any
+other project, a write through a read-only token 403."""
 
 from dataclasses import dataclass
 
@@ -10,22 +14,28 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
 from .models import Membership, Project, PromptVersion, Shot, Take
+from .models.tokens import READ_ONLY_CAPABILITIES
 
 
 @dataclass(frozen=True)
 class ProjectAccess:
     project: Project
     membership: Membership
+    read_only: bool = False  # a read-only API token
 
     @property
     def may(self) -> dict[str, bool]:
         """For templates: {% if access.may.review %}."""
-        return dict.fromkeys(self.membership.capabilities, True)
+        return {c: True for c in self.membership.capabilities if self.can(c)}
 
     def can(self, capability: str) -> bool:
+        if self.read_only and capability not in READ_ONLY_CAPABILITIES:
+            return False
         return self.membership.can(capability)
 
     def require(self, capability: str) -> None:
+        if self.read_only and capability not in READ_ONLY_CAPABILITIES:
+            raise PermissionDenied("This token is read-only.")
         if not self.can(capability):
             raise PermissionDenied(f"Your role cannot {capability.replace('_', ' ')} here.")
 
@@ -41,11 +51,32 @@ def _membership(user, project_slug: str) -> Membership:
         raise Http404("No such project") from None
 
 
+def token_allows_project(request: HttpRequest, project_id: int) -> bool:
+    token = getattr(request, "api_token", None)
+    return token is None or not token.project_ids or project_id in token.project_ids
+
+
 def get_project(request: HttpRequest, slug: str, capability: str = "view") -> ProjectAccess:
     membership = _membership(request.user, slug)
-    access = ProjectAccess(project=membership.project, membership=membership)
+    if not token_allows_project(request, membership.project_id):
+        raise Http404("No such project")
+    token = getattr(request, "api_token", None)
+    access = ProjectAccess(
+        project=membership.project,
+        membership=membership,
+        read_only=bool(token and token.read_only),
+    )
     access.require(capability)
     return access
+
+
+def visible_projects(request: HttpRequest):
+    """The projects this user (through this token, if any) may see."""
+    projects = Project.objects.filter(memberships__user=request.user)
+    token = getattr(request, "api_token", None)
+    if token is not None and token.project_ids:
+        projects = projects.filter(pk__in=token.project_ids)
+    return projects
 
 
 def get_shot(request: HttpRequest, slug: str, shot_id: int, capability: str = "view"):

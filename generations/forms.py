@@ -272,3 +272,28 @@ class ModelPriceForm(forms.Form):
 
     def clean_model(self):
         return self.cleaned_data["model"].strip().lower()
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    read_only = forms.BooleanField(required=False, label="Read-only")
+    projects = forms.ModelMultipleChoiceField(
+        queryset=Project.objects.none(),
+        required=False,
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None chosen: every project you are a member of.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["projects"].queryset = Project.objects.filter(memberships__user=user).order_by(
+            "name"
+        )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        problem = limits.text_problem(name, max_length=100)
+        if problem:
+            raise forms.ValidationError(f"The name {problem}.")
+        return name

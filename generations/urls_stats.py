@@ -1,9 +1,8 @@
 from django.urls import path
 
-from .views import api, dashboards
+from .views import dashboards, tokens
 
 urlpatterns = [
-    path("api/v1/projects/<slug:slug>/stats", api.project_stats_api, name="api_project_stats"),
     path(
         "projects/<slug:slug>/dashboards/",
         dashboards.dashboard,
@@ -22,5 +21,5 @@ urlpatterns = [
         name="stats_recompute",
     ),
     path("projects/<slug:slug>/stats/progress/", dashboards.stats_progress, name="stats_progress"),
-    path("account/tokens/", dashboards.api_tokens, name="api_tokens"),
+    path("account/tokens/", tokens.api_tokens, name="api_tokens"),
 ]

@@ -1,6 +1,7 @@
 """Dailies settings: one file; whatever differs between machines comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    # django-ninja serves the Swagger UI from its own static files (no CDN) when installed here.
+    "ninja",
+    "axes",
     "generations",
 ]
 
@@ -67,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # django-axes: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
     # Last, so it sees the view's exceptions first: 403/409 as app pages, no tracebacks logged.
     "generations.middleware.ErrorPageMiddleware",
 ]
@@ -149,6 +155,23 @@ FILE_UPLOAD_HANDLERS = [
 # Outbound URLs (API media registration, provider outputs, webhooks) must reach public addresses;
 # tests and local fake providers on 127.0.0.1 set this.
 DAILIES_ALLOW_PRIVATE_URLS = env_bool("DAILIES_ALLOW_PRIVATE_URLS", False)
+
+# Login throttling (django-axes): after DAILIES_LOGIN_FAILURES wrong passwords for one account,
+# or from one IP address, further attempts are refused for DAILIES_LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "studio.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DAILIES_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DAILIES_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# REST API (/api/v1/): requests per minute per token (or per user for a browser session).
+DAILIES_API_RATE_PER_MINUTE = env_int("DAILIES_API_RATE_PER_MINUTE", 600)
+# An Idempotency-Key is remembered this long for replays.
+DAILIES_IDEMPOTENCY_HOURS = env_int("DAILIES_IDEMPOTENCY_HOURS", 24)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project_list"

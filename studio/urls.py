@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from generations.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The REST API (generations/api/): its schema at api/v1/openapi.json, docs at api/v1/docs.
+    path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("generations.urls")),

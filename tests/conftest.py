@@ -89,7 +89,11 @@ def celery_worker_session():
 
 @pytest.fixture
 def celery_worker(celery_worker_session, transactional_db):
-    """Use with tests whose tasks run in the worker: rows must be committed for it to see them."""
+    """Use with tests whose tasks run in the worker: rows must be committed for it to see them.
+    An earlier transactional test's flush removed the reference data: put it back first."""
+    from django.apps import apps
+
+    importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed(apps, None)
     return celery_worker_session
 
 

@@ -48,7 +48,7 @@ def main(sample: str) -> int:
             reverse("review_queue", args=[slug]) + "?unreviewed=1",
             reverse("take_grid", args=[slug]),
             reverse("manifest_export", args=[slug]),
-            reverse("api_project_stats", args=[slug]),
+            reverse("api-v1:project_stats", args=[slug]),
         ]
         pages += [
             reverse("dashboard", args=[slug, kind]) for kind in ("producer", "creative", "editor")
@@ -74,7 +74,7 @@ def main(sample: str) -> int:
     # A verdict through the queue reaches the stats at once (tasks run in-process here).
     project = Project.objects.get(slug="neon-market")
     take = Take.objects.filter(project=project, current_verdict="").first()
-    before = client.get(reverse("api_project_stats", args=["neon-market"])).json()
+    before = client.get(reverse("api-v1:project_stats", args=["neon-market"])).json()
     check(
         client,
         "post",
@@ -82,7 +82,7 @@ def main(sample: str) -> int:
         expect=302,
         data={"verdict": "accept"},
     )
-    after = client.get(reverse("api_project_stats", args=["neon-market"])).json()
+    after = client.get(reverse("api-v1:project_stats", args=["neon-market"])).json()
     if (after["reviewed"], after["accepted"]) != (before["reviewed"] + 1, before["accepted"] + 1):
         failures.append(
             f"stats did not follow the verdict: {before['accepted']} → {after['accepted']}"

@@ -30,7 +30,7 @@ def viewer(fixture_project):  # noqa: F811
 
 
 def url():
-    return reverse("api_project_stats", args=["fixture"])
+    return reverse("api-v1:project_stats", args=["fixture"])
 
 
 def test_a_member_reads_the_spec_json_by_session(client, viewer, fixture_project):  # noqa: F811
@@ -95,3 +95,49 @@ def test_revoking_a_malformed_or_foreign_token_changes_nothing(client, viewer):
         response = client.post(reverse("api_tokens"), {"revoke": value})
         assert response.status_code == 302
     assert ApiToken.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_tokens_page_makes_a_read_only_token_for_one_project(client, viewer, fixture_project):  # noqa: F811
+    client.force_login(viewer)
+    response = client.post(
+        reverse("api_tokens"), {"name": "ro", "read_only": "on", "projects": ["fixture"]}
+    )
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=viewer, name="ro")
+    assert token.read_only and [p.slug for p in token.projects.all()] == ["fixture"]
+    assert "read-only · fixture" in response.content.decode()
+
+
+def test_the_tokens_page_refuses_a_project_of_someone_else(client, viewer, outsider):
+    client.force_login(viewer)
+    response = client.post(reverse("api_tokens"), {"name": "x", "projects": ["elsewhere"]})
+    assert response.status_code == 400
+    assert not ApiToken.objects.filter(user=viewer).exists()
+
+
+def test_the_token_command_takes_a_scope(viewer, fixture_project):  # noqa: F811
+    out = StringIO()
+    call_command(
+        "api_token_create", "client@studio.test", "--read-only", "--project", "fixture", stdout=out
+    )
+    token = ApiToken.objects.get(user=viewer)
+    assert token.read_only and list(token.projects.values_list("slug", flat=True)) == ["fixture"]
+
+
+def test_requests_over_the_rate_answer_429_with_retry_after(client, viewer, settings, monkeypatch):
+    settings.DAILIES_API_RATE_PER_MINUTE = 3
+    monkeypatch.setattr("generations.api.auth._now", lambda: 1_800_000_015.0)  # 45 s left
+    _token, secret = api_token_create(user=viewer, name="busy")
+    _other, other_secret = api_token_create(user=viewer, name="calm")
+    headers = {"Authorization": f"Bearer {secret}"}
+    statuses = [client.get(url(), headers=headers).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    limited = client.get(url(), headers=headers)
+    assert limited.status_code == 429
+    assert limited["Retry-After"] == "45"
+    assert "Too many requests" in limited.json()["message"]
+    # The limit is per token: another token of the same user still gets through.
+    assert client.get(url(), headers={"Authorization": f"Bearer {other_secret}"}).status_code == 200
+    # The next window starts afresh.
+    monkeypatch.setattr("generations.api.auth._now", lambda: 1_800_000_061.0)
+    assert client.get(url(), headers=headers).status_code == 200

@@ -66,7 +66,7 @@ def setup(celery_worker):
 def test_a_verdict_posted_through_the_web_shows_in_the_stats_api_within_2_seconds(client, setup):
     project, lead, takes = setup
     client.force_login(lead)
-    api = reverse("api_project_stats", args=[project.slug])
+    api = reverse("api-v1:project_stats", args=[project.slug])
     assert client.get(api).json()["accepted"] == 0
     started = time.monotonic()
     response = client.post(

@@ -9,7 +9,7 @@ from .rollups import (
     TakeContribution,
 )
 from .takes import ModelPrice, ProvenanceState, Take, TakeStatus
-from .tokens import ApiToken
+from .tokens import ApiToken, IdempotencyKey
 
 __all__ = [
     "ApiToken",
@@ -20,6 +20,7 @@ __all__ = [
     "RollupRow",
     "TakeContribution",
     "FailureTag",
+    "IdempotencyKey",
     "Membership",
     "ModelPrice",
     "Note",

@@ -6,14 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from ..access import get_project
 from ..models import JobState
 from ..selectors.forecast import deadline_status
 from ..selectors.stats import FIRST_PASS_BAND, project_stats, rollup_state
 from ..services import rollups as rollup_services
-from ..services import tokens as token_services
 from . import charts
 
 KINDS = {"producer": "Producer", "creative": "Creative", "editor": "Editor"}
@@ -188,26 +187,3 @@ def stats_recompute(request, slug):
 @require_GET
 def stats_progress(request, slug):
     return _progress(request, get_project(request, slug))
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def api_tokens(request):
-    """Create and revoke personal API tokens; a new secret is shown once."""
-    secret = None
-    if request.method == "POST":
-        if "revoke" in request.POST:
-            revoke = request.POST["revoke"]
-            token = request.user.api_tokens.filter(pk=revoke).first() if revoke.isdigit() else None
-            if token:
-                token_services.api_token_revoke(token=token)
-                messages.success(request, f"Revoked {token.name}.")
-            return redirect("api_tokens")
-        _token, secret = token_services.api_token_create(
-            user=request.user, name=request.POST.get("name", "")[:100]
-        )
-    return render(
-        request,
-        "generations/dashboards/tokens.html",
-        {"tokens": request.user.api_tokens.all(), "secret": secret},
-    )
