@@ -262,7 +262,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generations.tasks.media.takes_requeue_stuck",
         "schedule": 300.0,
     },
+    # Webhook attempts whose backoff is too long for a countdown, and sends a down broker lost.
+    "webhooks-dispatch-due": {
+        "task": "generations.tasks.webhooks.webhooks_dispatch_due",
+        "schedule": 60.0,
+    },
 }
+
+# --- Webhooks ----------------------------------------------------------------------------------
+# Prefix of the links in webhook payloads ("https://dailies.example.com"); empty: site-relative.
+DAILIES_SITE_URL = env_str("DAILIES_SITE_URL")
 
 # --- Cache -------------------------------------------------------------------------------------
 # Shared by web and workers: a recompute reports its progress here from inside its database

@@ -10,9 +10,18 @@ from .rollups import (
 )
 from .takes import ModelPrice, ProvenanceState, Take, TakeStatus
 from .tokens import ApiToken, IdempotencyKey
+from .webhooks import (
+    BudgetThresholdMark,
+    DeliveryState,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "ApiToken",
+    "BudgetThresholdMark",
+    "DeliveryState",
     "Dimension",
     "JobState",
     "ProjectRollup",
@@ -34,4 +43,7 @@ __all__ = [
     "Take",
     "TakeStatus",
     "Verdict",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

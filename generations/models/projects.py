@@ -30,6 +30,7 @@ OWNER_CAPABILITIES = frozenset(
         "budget",
         "members",
         "recompute",
+        "webhooks",
     }
 )
 

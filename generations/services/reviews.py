@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..drawing import DrawingError, drawing_clean
 from ..models import FailureTag, Note, Review, ReviewKind, Take, Verdict
+from . import webhooks
 from .projects import ServiceError
 from .rollups import rollups_schedule
 from .verdicts import take_current_refresh, take_current_set
@@ -105,6 +106,7 @@ def review_record(
         else:
             _refresh_current(take)
         rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
+        webhooks.webhooks_review_recorded(review=review)
     return review
 
 

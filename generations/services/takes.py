@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from ..models import ModelPrice, Project, PromptVersion, Take, TakeStatus
 from ..models.takes import CostSource
-from . import media, provenance
+from . import media, provenance, webhooks
 from .projects import ServiceError
 from .rollups import rollups_schedule
 
@@ -290,6 +290,8 @@ def take_process_media(*, take: Take) -> Take | None:
             status=TakeStatus.PROCESSING,
             processing_claimed_at=take.processing_claimed_at,
         ).update(**values, processing_claimed_at=None)
+        if applied:
+            webhooks.webhooks_take_ready(take_id=take.pk)
     if not applied:
         for f in new_files:
             f.storage.delete(f.name)
@@ -301,9 +303,20 @@ def take_process_media(*, take: Take) -> Take | None:
 
 
 def take_mark_broken(*, take_id: int, reason: str) -> None:
-    Take.objects.filter(pk=take_id).update(
-        status=TakeStatus.BROKEN, status_reason=reason[:500], processing_claimed_at=None
-    )
+    with transaction.atomic():
+        newly = (
+            Take.objects.filter(pk=take_id)
+            .exclude(status=TakeStatus.BROKEN)
+            .update(
+                status=TakeStatus.BROKEN, status_reason=reason[:500], processing_claimed_at=None
+            )
+        )
+        if newly:
+            webhooks.webhooks_take_broken(take_id=take_id)
+        else:  # already broken: keep the latest reason, announce nothing new
+            Take.objects.filter(pk=take_id).update(
+                status_reason=reason[:500], processing_claimed_at=None
+            )
 
 
 def take_delete(*, take: Take) -> None:

@@ -9,6 +9,7 @@ from .rollups import (
     rollups_reconcile,
     rollups_refresh,
 )
+from .webhooks import webhook_deliver, webhooks_dispatch_due
 
 __all__ = [
     "rollups_check",
@@ -18,4 +19,6 @@ __all__ = [
     "rollups_refresh",
     "take_process_media",
     "takes_requeue_stuck",
+    "webhook_deliver",
+    "webhooks_dispatch_due",
 ]

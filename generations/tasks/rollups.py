@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError
 
 from ..models import JobState, Project
 from ..services import rollups as services
+from ..services.webhooks import webhooks_budget_check
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ def rollups_refresh(self, project_id: int) -> int | None:
     # Release the coalescing claim first: a write from now on enqueues the next refresh.
     services.rollups_release(project_id=project_id)
     try:
-        return services.rollups_refresh(project_id=project_id)
+        written = services.rollups_refresh(project_id=project_id)
+        webhooks_budget_check(project_id=project_id)  # spend is current: announce thresholds
+        return written
     except SoftTimeLimitExceeded:
         # The project stays dirty; the reconciler enqueues it again.
         log.warning("rollups refresh of project %s hit the time limit", project_id)
@@ -43,7 +46,9 @@ def rollups_refresh(self, project_id: int) -> int | None:
 def rollups_recompute(self, project_id: int) -> int | None:
     """An owner's explicit full rebuild, reporting progress into the database."""
     try:
-        return services.rollups_job_run(project_id=project_id)
+        written = services.rollups_job_run(project_id=project_id)
+        webhooks_budget_check(project_id=project_id)
+        return written
     except TRANSIENT:
         services.rollups_job_progress(
             project_id=project_id, percent=0, message="Interrupted; retrying…"

@@ -1,0 +1,152 @@
+"""The events Dailies announces, and their payloads. Each `webhooks_<event>` is the one call a
+writer makes, inside its own transaction; payloads are built only if some endpoint listens.
+
+Every body is `{"type": <event>, "timestamp": <ISO 8601>, "data": <payload>}`; the payloads are
+documented in the README ("Webhooks")."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from ...models import (
+    BudgetThresholdMark,
+    Dimension,
+    Project,
+    Review,
+    RollupRow,
+    Take,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from .delivery import db_timeouts, webhooks_emit
+
+# Percent of the budget; each fires once when spend reaches it, again only after spend fell
+# below it (the budget was raised).
+BUDGET_THRESHOLDS = (50, 80, 100)
+
+
+def _link(path: str) -> str:
+    return getattr(settings, "DAILIES_SITE_URL", "").rstrip("/") + path
+
+
+def _project(project: Project) -> dict:
+    return {"id": project.pk, "slug": project.slug, "name": project.name}
+
+
+def take_payload(take: Take) -> dict:
+    version = take.prompt_version
+    return {
+        "id": take.pk,
+        "external_id": take.external_id,
+        "status": take.status,
+        "status_reason": take.status_reason,
+        "shot": {"id": take.shot_id, "name": take.shot.name},
+        "prompt_version": {"id": version.pk, "number": version.number},
+        "model": take.model,
+        "pass_number": take.pass_number,
+        "duration_s": take.duration_s,
+        "cost_usd": take.cost_usd,
+        "current_verdict": take.current_verdict or None,
+        "url": _link(f"/projects/{take.project.slug}/takes/{take.pk}/"),
+    }
+
+
+def _take_event(take_id: int, event: str) -> None:
+    row = Take.objects.filter(pk=take_id).values_list("project_id", flat=True).first()
+    if row is None:
+        return
+
+    def payload() -> dict:
+        take = Take.objects.select_related("project", "shot", "prompt_version").get(pk=take_id)
+        return {"project": _project(take.project), "take": take_payload(take)}
+
+    webhooks_emit(project_id=row, event=event, payload=payload)
+
+
+def webhooks_take_ready(*, take_id: int) -> None:
+    _take_event(take_id, WebhookEvent.TAKE_READY)
+
+
+def webhooks_take_broken(*, take_id: int) -> None:
+    _take_event(take_id, WebhookEvent.TAKE_BROKEN)
+
+
+def webhooks_review_recorded(*, review: Review) -> None:
+    take = review.take
+
+    def payload() -> dict:
+        fresh = Take.objects.select_related("project", "shot", "prompt_version").get(pk=take.pk)
+        reviewer = review.reviewer
+        return {
+            "project": _project(fresh.project),
+            "take": take_payload(fresh),
+            "review": {
+                "id": review.pk,
+                "verdict": review.verdict,
+                "kind": review.kind,
+                "reviewer": getattr(reviewer, "email", "") or getattr(reviewer, "username", ""),
+                "failure_tags": sorted(review.failure_tags.values_list("slug", flat=True)),
+                "comment": review.comment,
+                "created_at": review.created_at,
+            },
+        }
+
+    webhooks_emit(project_id=take.project_id, event=WebhookEvent.REVIEW_RECORDED, payload=payload)
+
+
+def webhooks_import_finished(*, project_id: int, report: dict) -> None:
+    """`report`: JSON-ready counts of the import as it finished (lines, created, errors)."""
+
+    def payload() -> dict:
+        return {"project": _project(Project.objects.get(pk=project_id)), "import": report}
+
+    webhooks_emit(project_id=project_id, event=WebhookEvent.IMPORT_FINISHED, payload=payload)
+
+
+def webhooks_budget_check(*, project_id: int) -> list[int]:
+    """At the end of a rollups refresh: compare the project's spend (its rollup total) with
+    its budget, announce each threshold newly reached, and re-arm those spend fell below.
+    Returns the thresholds announced now."""
+    if not WebhookEndpoint.objects.filter(project_id=project_id, is_active=True).exists():
+        return []  # nothing listens: nothing to remember either (checked again next refresh)
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return []
+    spend = (
+        RollupRow.objects.filter(project_id=project_id, dimension=Dimension.PROJECT)
+        .values_list("spend_usd", flat=True)
+        .first()
+    ) or Decimal(0)
+    budget = project.budget_usd
+    percent = (spend * 100 / budget) if budget else None
+    crossed = [] if percent is None else [t for t in BUDGET_THRESHOLDS if percent >= t]
+    fired = []
+    with db_timeouts():
+        marks = BudgetThresholdMark.objects.filter(project_id=project_id)
+        marks.exclude(percent__in=crossed).delete()
+        already = set(marks.values_list("percent", flat=True))
+        for threshold in crossed:
+            if threshold in already:
+                continue
+            try:
+                with transaction.atomic():
+                    BudgetThresholdMark.objects.create(project_id=project_id, percent=threshold)
+            except IntegrityError:  # a concurrent refresh announced it
+                continue
+            fired.append(threshold)
+        if fired:
+            webhooks_emit(
+                project_id=project_id,
+                event=WebhookEvent.BUDGET_THRESHOLD_CROSSED,
+                payload={
+                    "project": _project(project),
+                    # The highest threshold reached now; all of them in order.
+                    "threshold_percent": fired[-1],
+                    "thresholds_crossed": fired,
+                    "spend_usd": spend,
+                    "budget_usd": budget,
+                    "spend_percent": float(round(percent, 1)),
+                },
+            )
+    return fired
