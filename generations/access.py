@@ -13,7 +13,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
-from .models import Membership, Project, PromptVersion, Shot, Take
+from .models import (
+    Membership,
+    Project,
+    PromptVersion,
+    Shot,
+    Take,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .models.tokens import READ_ONLY_CAPABILITIES
 
 
@@ -103,3 +111,23 @@ def get_take(request: HttpRequest, slug: str, take_id: int, capability: str = "v
         project=access.project,
     )
     return access, take
+
+
+def get_webhook_endpoint(
+    request: HttpRequest, slug: str, endpoint_id: int, capability: str = "webhooks"
+):
+    access = get_project(request, slug, capability)
+    endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id, project=access.project)
+    return access, endpoint
+
+
+def get_webhook_delivery(
+    request: HttpRequest, slug: str, delivery_id: int, capability: str = "webhooks"
+):
+    access = get_project(request, slug, capability)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("endpoint"),
+        pk=delivery_id,
+        endpoint__project=access.project,
+    )
+    return access, delivery

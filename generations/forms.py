@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from . import limits
 from .drawing import DrawingError, drawing_clean
-from .models import FailureTag, Project, Role, Verdict
+from .models import FailureTag, Project, Role, Verdict, WebhookEvent
 from .services.reviews import NoteInput
 
 
@@ -297,3 +297,12 @@ class ApiTokenForm(forms.Form):
         if problem:
             raise forms.ValidationError(f"The name {problem}.")
         return name
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.CharField(max_length=1000, label="URL", help_text="http(s), a public address.")
+    description = forms.CharField(max_length=200, required=False)
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, label="Events"
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")

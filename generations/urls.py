@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import exports, media, portfolio, projects, prompts, reviews, takes
+from .views import exports, media, portfolio, projects, prompts, reviews, takes, webhooks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project_list"), name="home"),
@@ -16,6 +16,32 @@ urlpatterns = [
         name="member_update",
     ),
     path("projects/<slug:slug>/budget/", projects.budget_edit, name="budget_edit"),
+    path("projects/<slug:slug>/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path(
+        "projects/<slug:slug>/webhooks/<int:endpoint_id>/",
+        webhooks.webhook_detail,
+        name="webhook_detail",
+    ),
+    path(
+        "projects/<slug:slug>/webhooks/<int:endpoint_id>/test/",
+        webhooks.webhook_test,
+        name="webhook_test",
+    ),
+    path(
+        "projects/<slug:slug>/webhooks/<int:endpoint_id>/secret/",
+        webhooks.webhook_rotate_secret,
+        name="webhook_rotate_secret",
+    ),
+    path(
+        "projects/<slug:slug>/webhooks/<int:endpoint_id>/delete/",
+        webhooks.webhook_delete,
+        name="webhook_delete",
+    ),
+    path(
+        "projects/<slug:slug>/webhooks/deliveries/<int:delivery_id>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="webhook_redeliver",
+    ),
     path(
         "projects/<slug:slug>/export/manifest.jsonl",
         exports.manifest_export,

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.utils.timezone import now
 
 from generations import urls as project_urls
 from generations.models import (
@@ -23,9 +24,12 @@ from generations.models import (
     Role,
     Shot,
     Take,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from generations.models.projects import OWNER_CAPABILITIES, ROLE_CAPABILITIES
 from generations.services.reviews import review_record
+from generations.services.webhooks.delivery import new_secret
 
 from .clips import mp4_upload
 from .factories import PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
@@ -47,6 +51,8 @@ class World:
     version: PromptVersion
     take: Take
     membership: Membership  # the viewer's: the target of member_update
+    endpoint: WebhookEndpoint
+    delivery: WebhookDelivery
 
     @property
     def ids(self) -> dict[str, Any]:
@@ -56,6 +62,8 @@ class World:
             "version_id": self.version.pk,
             "take_id": self.take.pk,
             "membership_id": self.membership.pk,
+            "endpoint_id": self.endpoint.pk,
+            "delivery_id": self.delivery.pk,
             "kind": "video",
         }
 
@@ -160,6 +168,58 @@ ENDPOINTS = [
     Endpoint("manifest_export", ("slug",), get="export", post=None),
     Endpoint("selects_export", ("slug",), get="export", post=None),
     Endpoint("selects_media", ("slug",), get="export", post=None),
+    Endpoint(
+        "webhook_list",
+        ("slug",),
+        get="webhooks",
+        post="webhooks",
+        payload=lambda w: {"url": "http://127.0.0.1:9/new", "event_types": ["take.ready"]},
+        effect=lambda w: WebhookEndpoint.objects.filter(project=w.project).count(),
+    ),
+    Endpoint(
+        "webhook_detail",
+        ("slug", "endpoint_id"),
+        get="webhooks",
+        post="webhooks",
+        payload=lambda w: {
+            "url": "http://127.0.0.1:9/edited",
+            "event_types": ["review.recorded"],
+            "is_active": "on",
+        },
+        effect=lambda w: WebhookEndpoint.objects.get(pk=w.endpoint.pk).url,
+    ),
+    Endpoint(
+        "webhook_test",
+        ("slug", "endpoint_id"),
+        get=None,
+        post="webhooks",
+        payload=lambda w: {},
+        effect=lambda w: WebhookDelivery.objects.filter(endpoint=w.endpoint).count(),
+    ),
+    Endpoint(
+        "webhook_rotate_secret",
+        ("slug", "endpoint_id"),
+        get=None,
+        post="webhooks",
+        payload=lambda w: {},
+        effect=lambda w: WebhookEndpoint.objects.get(pk=w.endpoint.pk).secret,
+    ),
+    Endpoint(
+        "webhook_delete",
+        ("slug", "endpoint_id"),
+        get=None,
+        post="webhooks",
+        payload=lambda w: {"confirm": "on"},
+        effect=lambda w: WebhookEndpoint.objects.filter(pk=w.endpoint.pk).exists(),
+    ),
+    Endpoint(
+        "webhook_redeliver",
+        ("slug", "delivery_id"),
+        get=None,
+        post="webhooks",
+        payload=lambda w: {},
+        effect=lambda w: WebhookDelivery.objects.filter(endpoint=w.endpoint).count(),
+    ),
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
@@ -176,7 +236,21 @@ def make_world(project, *, viewer_membership) -> World:
     select = TakeFactory(prompt_version=version, current_verdict="accept")
     # With stored media, so the selects media ZIP has something to send (400 on none).
     select.media.save("s.mp4", ContentFile(b"\x00" * 16), save=True)
-    return World(project, shot, version, take, viewer_membership)
+    endpoint = WebhookEndpoint.objects.create(
+        project=project,
+        url="http://127.0.0.1:9/hook",
+        event_types=["take.ready"],
+        secret=new_secret(),
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="take.ready", message_id="msg_x", body="{}", next_attempt_at=now()
+    )
+    return World(project, shot, version, take, viewer_membership, endpoint, delivery)
+
+
+@pytest.fixture(autouse=True)
+def _webhook_urls_on_loopback(settings):
+    settings.DAILIES_ALLOW_PRIVATE_URLS = True  # the table's webhook URLs point at 127.0.0.1
 
 
 @pytest.fixture
