@@ -1,6 +1,7 @@
 import importlib
 import os
 import pathlib
+import time
 
 import pytest
 from django.conf import settings as django_settings
@@ -90,11 +91,24 @@ def celery_worker_session():
 @pytest.fixture
 def celery_worker(celery_worker_session, transactional_db):
     """Use with tests whose tasks run in the worker: rows must be committed for it to see them.
-    An earlier transactional test's flush removed the reference data: put it back first."""
+    An earlier transactional test's flush removed the reference data: put it back first.
+    Torn down only once the worker is idle: a task still running (a refresh queued by the
+    test's last write) would otherwise deadlock with the flush's TRUNCATE of every table."""
     from django.apps import apps
 
     importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed(apps, None)
-    return celery_worker_session
+    yield celery_worker_session
+    wait_for_idle_worker()
+
+
+def wait_for_idle_worker(timeout: float = 10.0) -> None:
+    from celery.worker import state
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not (state.active_requests or state.reserved_requests or state.scheduled_requests):
+            return
+        time.sleep(0.05)
 
 
 # --- personas: an owner, a teammate per role, an outsider ------------------------------------
