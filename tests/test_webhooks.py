@@ -432,3 +432,28 @@ def test_the_readme_receiver_verifies_the_signature(scene, settings, tmp_path):
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_finished_import_is_announced_to_each_project_it_touched(scene, receiver):
+    from generations.services.manifest import manifest_import
+
+    from .test_manifest import line
+
+    project, *_ = scene  # slug "hooks"
+    quiet = ProjectFactory(slug="quiet")  # touched, but nobody listens
+    endpoint, secret = endpoint_for(project, receiver, [WebhookEvent.IMPORT_FINISHED])
+    lines = [
+        line(project="hooks", external_id="a"),
+        line(project="hooks", external_id="b", shot="shot-2"),
+        line(project="quiet", external_id="c"),
+        "{not json",
+    ]
+    manifest_import(lines=lines)
+
+    (delivery,) = WebhookDelivery.objects.all()
+    assert delivery.endpoint == endpoint and quiet.pk != project.pk
+    assert webhooks.webhook_attempt(delivery_id=delivery.pk) == "succeeded"
+    data = verified(secret, receiver.received[0])["data"]
+    assert data["project"]["slug"] == "hooks"
+    assert (data["import"]["lines"], data["import"]["takes_created"]) == (4, 3)
+    assert data["import"]["errors_count"] == 1 and data["import"]["errors"][0]["line"] == 4

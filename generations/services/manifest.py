@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from ..manifest.importer import BATCH_SIZE, manifest_write
 from ..manifest.parse import LineInvalid, parse_line
 from ..manifest.report import ImportReport, LineError
+from .webhooks import webhooks_import_finished
 
 __all__ = ["ImportReport", "LineError", "LineInvalid", "manifest_import", "parse_line"]
 
@@ -23,7 +24,7 @@ def manifest_import(
     """Import manifest lines: a binary file, or an iterable of str or bytes lines. Returns the
     report; never raises for a bad line. `only_project` (a slug) refuses lines of any other
     project; `progress` is called with the number of lines read since its last call."""
-    return manifest_write(
+    report = manifest_write(
         source=lines,
         owner=owner,
         only_project=only_project,
@@ -31,3 +32,5 @@ def manifest_import(
         writer=writer,
         batch_size=batch_size,
     )
+    webhooks_import_finished(report=report)
+    return report

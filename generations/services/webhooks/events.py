@@ -95,13 +95,22 @@ def webhooks_review_recorded(*, review: Review) -> None:
     webhooks_emit(project_id=take.project_id, event=WebhookEvent.REVIEW_RECORDED, payload=payload)
 
 
-def webhooks_import_finished(*, project_id: int, report: dict) -> None:
-    """`report`: JSON-ready counts of the import as it finished (lines, created, errors)."""
+IMPORT_ERRORS_SHOWN = 20
 
-    def payload() -> dict:
-        return {"project": _project(Project.objects.get(pk=project_id)), "import": report}
 
-    webhooks_emit(project_id=project_id, event=WebhookEvent.IMPORT_FINISHED, payload=payload)
+def webhooks_import_finished(*, report) -> None:
+    """A manifest import finished (`report`: its ImportReport): one event per project it
+    touched, carrying the import's counts (for the whole file) and its first errors."""
+    summary = report.as_dict()
+    errors = summary.pop("errors")
+    summary["errors_count"] = len(errors)
+    summary["errors"] = errors[:IMPORT_ERRORS_SHOWN]
+    for project in Project.objects.filter(slug__in=sorted(report.projects)).order_by("pk"):
+        webhooks_emit(
+            project_id=project.pk,
+            event=WebhookEvent.IMPORT_FINISHED,
+            payload=lambda project=project: {"project": _project(project), "import": summary},
+        )
 
 
 def webhooks_budget_check(*, project_id: int) -> list[int]:
