@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0010_take_unknown_cost_index'),
+        ('generations', '0011_api_token_scope_idempotency'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
