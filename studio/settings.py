@@ -1,6 +1,7 @@
 """Dailies settings: one file; whatever differs between machines comes from the environment."""
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -172,6 +173,22 @@ AXES_VERBOSE = False
 DAILIES_API_RATE_PER_MINUTE = env_int("DAILIES_API_RATE_PER_MINUTE", 600)
 # An Idempotency-Key is remembered this long for replays.
 DAILIES_IDEMPOTENCY_HOURS = env_int("DAILIES_IDEMPOTENCY_HOURS", 24)
+# Video providers (generations/providers/): DAILIES_PROVIDER_<NAME>_KEY and, to point an adapter
+# at another host (a proxy, a fake in tests), DAILIES_PROVIDER_<NAME>_BASE_URL. Read here only;
+# never stored in the database. Django's error pages hide settings whose name contains KEY.
+DAILIES_PROVIDER_KEYS = {
+    m[1].lower(): value
+    for name, value in os.environ.items()
+    if (m := re.fullmatch(r"DAILIES_PROVIDER_(\w+?)_KEY", name)) and value
+}
+DAILIES_PROVIDER_BASE_URLS = {
+    m[1].lower(): value
+    for name, value in os.environ.items()
+    if (m := re.fullmatch(r"DAILIES_PROVIDER_(\w+?)_BASE_URL", name)) and value
+}
+DAILIES_PROVIDER_TIMEOUT = env_int("DAILIES_PROVIDER_TIMEOUT", 30)
+# Runway reports its charge in credits; their price in USD (list price: one cent).
+DAILIES_RUNWAY_USD_PER_CREDIT = env_str("DAILIES_RUNWAY_USD_PER_CREDIT", "0.01")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project_list"
