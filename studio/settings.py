@@ -187,6 +187,11 @@ DAILIES_PROVIDER_BASE_URLS = {
     if (m := re.fullmatch(r"DAILIES_PROVIDER_(\w+?)_BASE_URL", name)) and value
 }
 DAILIES_PROVIDER_TIMEOUT = env_int("DAILIES_PROVIDER_TIMEOUT", 30)
+# Polling: first after POLL_SECONDS, then 1.5× slower per poll up to MAX, with jitter; a job
+# without a result after DEADLINE minutes is cancelled and failed.
+DAILIES_GENERATION_POLL_SECONDS = float(env_str("DAILIES_GENERATION_POLL_SECONDS", "5"))
+DAILIES_GENERATION_POLL_MAX_SECONDS = float(env_str("DAILIES_GENERATION_POLL_MAX_SECONDS", "60"))
+DAILIES_GENERATION_DEADLINE_MINUTES = env_int("DAILIES_GENERATION_DEADLINE_MINUTES", 30)
 # Runway reports its charge in credits; their price in USD (list price: one cent).
 DAILIES_RUNWAY_USD_PER_CREDIT = env_str("DAILIES_RUNWAY_USD_PER_CREDIT", "0.01")
 
@@ -274,6 +279,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generations.tasks.rollups.rollups_check_all",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Generation jobs whose message or worker was lost (services/generation/jobs.py).
+    "generations-reconcile": {
+        "task": "generations.tasks.generation.generations_reconcile",
+        "schedule": 60.0,
+    },
     # Takes whose processing task was never delivered (broker down at upload) or was lost.
     "takes-requeue-stuck": {
         "task": "generations.tasks.media.takes_requeue_stuck",
@@ -314,6 +324,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO: provider output URLs are pre-signed.
+        "httpx": {"level": "WARNING"},
         # In-process (eager) tasks would log a line per task into the dev server's console.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },

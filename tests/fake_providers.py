@@ -150,6 +150,7 @@ class FakeProvider:
                             "method": method,
                             "path": parts.path,
                             "query": parts.query,
+                            "at": time.monotonic(),
                             "headers": {k.lower(): v for k, v in self.headers.items()},
                             "json": body,
                         }

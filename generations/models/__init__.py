@@ -1,3 +1,9 @@
+from .generation import (
+    BatchStatus,
+    GenerationBatch,
+    GenerationJob,
+    GenerationStatus,
+)
 from .projects import Membership, Project, PromptVersion, Role, Shot
 from .reviews import FailureTag, Note, Review, ReviewKind, Verdict
 from .rollups import (
@@ -19,6 +25,10 @@ from .webhooks import (
 )
 
 __all__ = [
+    "BatchStatus",
+    "GenerationBatch",
+    "GenerationJob",
+    "GenerationStatus",
     "ApiToken",
     "BudgetThresholdMark",
     "DeliveryState",

@@ -45,6 +45,14 @@ class Project(models.Model):
         max_digits=10, decimal_places=2, null=True, blank=True
     )
     deadline = models.DateField(null=True, blank=True)
+    # Budget guard for generation from Dailies (services/generation/guard.py): a batch
+    # estimated above the threshold waits for a producer; the cap bounds a UTC day's spend.
+    generation_approval_usd = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    generation_daily_cap_usd = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
     # Order of failure tags bound to keys 1–9 in the review queue; empty = taxonomy order.
     tag_order = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(

@@ -29,11 +29,16 @@ class ProviderError(Exception):
 
 
 class TransientError(ProviderError):
-    """Worth retrying: the provider was down, slow or unreachable."""
+    """Worth retrying: the provider was down, slow or unreachable. `outcome_unknown`: the
+    request may have reached the provider (a timeout or a connection cut mid-reply), so a
+    submission is only sent again where the provider honours an idempotency key."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, outcome_unknown: bool = False
+    ):
         super().__init__(message)
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
 
 
 class RateLimited(TransientError):

@@ -18,7 +18,6 @@ idempotency key: a submission whose outcome is unknown is never sent again.
 """
 
 import httpx
-from fal_client import client as fal
 
 from . import register
 from .base import (
@@ -33,7 +32,13 @@ from .base import (
 )
 
 
-def _detail(exc: fal.FalClientHTTPError) -> tuple[str, bool]:
+def _fal():
+    from fal_client import client  # imported on use: keeps worker start fast
+
+    return client
+
+
+def _detail(exc) -> tuple[str, bool]:
     """(message, moderated) from fal's structured error body."""
     try:
         body = exc.response.json()
@@ -76,7 +81,8 @@ class FalAdapter(Adapter):
             ),
         ]
 
-    def _client(self) -> fal.SyncClient:
+    def _client(self):
+        fal = _fal()
         fal.QUEUE_URL_FORMAT = self.base_url + "/"
         fal.MAX_ATTEMPTS = 1
         return fal.SyncClient(key=self._key, default_timeout=self.timeout)
@@ -84,13 +90,16 @@ class FalAdapter(Adapter):
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except fal.FalClientHTTPError as exc:
+        except _fal().FalClientHTTPError as exc:
             message, moderated = _detail(exc)
             if moderated:
                 raise ProviderError(message, moderated=True) from None
             raise classify_http(exc.status_code, message, exc.response_headers) from None
-        except httpx.HTTPError as exc:  # connection refused, timeouts
-            raise TransientError(f"fal unreachable: {exc.__class__.__name__}") from None
+        except httpx.TransportError as exc:  # connection refused, timeouts
+            raise TransientError(
+                f"fal unreachable: {exc.__class__.__name__}",
+                outcome_unknown=not isinstance(exc, httpx.ConnectError),
+            ) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise ProviderError(f"fal sent a malformed reply ({exc.__class__.__name__})") from None
 
@@ -112,6 +121,7 @@ class FalAdapter(Adapter):
         return handle.request_id
 
     def poll(self, job_id: str, *, model: str = "") -> JobStatus:
+        fal = _fal()
         client = self._client()
         status = self._call(client.status, model, job_id)
         if isinstance(status, fal.Queued):

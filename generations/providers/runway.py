@@ -13,7 +13,7 @@ Retry-After itself, so one policy covers every provider.
 
 from decimal import Decimal
 
-import runwayml
+import httpx
 from django.conf import settings
 
 from . import register
@@ -40,7 +40,7 @@ STATES = {
 }
 
 
-def _message(exc: runwayml.APIStatusError) -> str:
+def _message(exc) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     return str(body.get("error") or body.get("message") or exc.message)[:300]
 
@@ -84,18 +84,25 @@ class RunwayAdapter(Adapter):
             ),
         ]
 
-    def _client(self) -> runwayml.RunwayML:
+    def _client(self):
+        import runwayml  # imported on use: the SDK costs seconds at worker start
+
         return runwayml.RunwayML(
             api_key=self._key, base_url=self.base_url, max_retries=0, timeout=self.timeout
         )
 
     def _call(self, fn, *args, **kwargs):
+        import runwayml
+
         try:
             return fn(*args, **kwargs)
         except runwayml.APIStatusError as exc:
             raise classify_http(exc.status_code, _message(exc), exc.response.headers) from None
         except runwayml.APIConnectionError as exc:  # includes timeouts
-            raise TransientError(f"Runway unreachable: {exc.__class__.__name__}") from None
+            unknown = not isinstance(exc.__cause__, httpx.ConnectError)
+            raise TransientError(
+                f"Runway unreachable: {exc.__class__.__name__}", outcome_unknown=unknown
+            ) from None
         except (ValueError, TypeError) as exc:  # a reply that is not the documented JSON
             raise ProviderError(
                 f"Runway sent a malformed reply ({exc.__class__.__name__})"

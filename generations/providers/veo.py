@@ -21,8 +21,6 @@ to the configured API host.
 from urllib.parse import urlsplit
 
 import httpx
-from google import genai
-from google.genai import errors, types
 
 from . import register
 from .base import (
@@ -78,7 +76,10 @@ class VeoAdapter(Adapter):
             ),
         ]
 
-    def _client(self) -> genai.Client:
+    def _client(self):
+        from google import genai  # imported on use: the SDK costs seconds at worker start
+        from google.genai import types
+
         return genai.Client(
             api_key=self._key,
             http_options=types.HttpOptions(
@@ -87,6 +88,8 @@ class VeoAdapter(Adapter):
         )
 
     def _call(self, fn, *args, **kwargs):
+        from google.genai import errors
+
         try:
             return fn(*args, **kwargs)
         except errors.APIError as exc:
@@ -97,13 +100,18 @@ class VeoAdapter(Adapter):
                 error = ProviderError(message, moderated=True)
             raise error from None
         except httpx.TransportError as exc:  # connection refused, timeouts
-            raise TransientError(f"Google unreachable: {exc.__class__.__name__}") from None
+            raise TransientError(
+                f"Google unreachable: {exc.__class__.__name__}",
+                outcome_unknown=not isinstance(exc, httpx.ConnectError),
+            ) from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ProviderError(
                 f"Google sent a malformed reply ({exc.__class__.__name__})"
             ) from None
 
     def submit(self, request: GenerationRequest) -> str:
+        from google.genai import types
+
         config = types.GenerateVideosConfig(
             number_of_videos=1,
             aspect_ratio=request.aspect,
@@ -124,6 +132,8 @@ class VeoAdapter(Adapter):
         return name
 
     def poll(self, job_id: str, *, model: str = "") -> JobStatus:
+        from google.genai import types
+
         with self._client() as client:
             operation = self._call(
                 client.operations.get, types.GenerateVideosOperation(name=job_id)

@@ -125,13 +125,17 @@ def take_register_upload(
     seed: int | None = None,
     info: media.VideoInfo | None = None,
     created_at: datetime | None = None,
+    external_id: str | None = None,
+    parameters: dict | None = None,
+    cost: tuple[Decimal, str, Decimal | None] | None = None,
 ) -> Take:
     """Store a sniffed upload under a generated name and create its take in 'processing'; the
-    poster and filmstrip are made by a worker after commit."""
+    poster and filmstrip are made by a worker after commit. Generated takes pass the provider's
+    id, the parameters sent and their cost (reported, else the batch's estimate)."""
     info = info or take_probe_upload(upload)
     project = version.shot.project
     now = created_at or timezone.now()
-    cost, source, price = cost_resolve(
+    cost, source, price = cost or cost_resolve(
         project=project, model=model, duration_s=info.duration_s, at=now, reported=reported_cost
     )
     take = Take(
@@ -141,8 +145,8 @@ def take_register_upload(
         pass_number=pass_number or version.number,
         model=model,
         seed=seed,
-        parameters=dict(version.parameters),
-        external_id=_upload_external_id(upload.name),
+        parameters=dict(version.parameters) if parameters is None else parameters,
+        external_id=external_id or _upload_external_id(upload.name),
         original_filename=os.path.basename(upload.name)[:255],
         media_size=upload.size,
         duration_s=Decimal(str(info.duration_s)),

@@ -1,6 +1,12 @@
 """Celery tasks: thin interfaces over services. They take ids, return early when the row is
 gone, are safe to run twice, and never leave a row stuck in 'processing'."""
 
+from .generation import (
+    generation_cancel_remote,
+    generation_poll,
+    generation_submit,
+    generations_reconcile,
+)
 from .media import take_process_media, takes_requeue_stuck
 from .rollups import (
     rollups_check,
@@ -12,6 +18,10 @@ from .rollups import (
 from .webhooks import webhook_deliver, webhooks_dispatch_due
 
 __all__ = [
+    "generation_cancel_remote",
+    "generation_poll",
+    "generation_submit",
+    "generations_reconcile",
     "rollups_check",
     "rollups_check_all",
     "rollups_reconcile",

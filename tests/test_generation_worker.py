@@ -1,0 +1,250 @@
+"""Generation end to end with real Celery workers over Redis and fake providers on 127.0.0.1:
+batches become ready takes through the media pipeline; Retry-After is honoured; cancel; and a
+prefork worker SIGKILLed after the provider accepted a job never makes it pay twice."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from generations.models import (
+    BatchStatus,
+    GenerationJob,
+    GenerationStatus,
+    Membership,
+    ModelPrice,
+    Role,
+    Take,
+    TakeStatus,
+)
+from generations.models.takes import CostSource
+from generations.services import generation as gen
+from generations.services.generation import BatchSpec
+from generations.tasks import generation_submit
+from studio.celery import app as celery_app
+
+from .browser.support import seed_taxonomy
+from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, UserFactory
+from .fake_providers import KEY
+from .generation_support import provider_fake
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture(autouse=True)
+def _reseed_taxonomy_after_flush(django_db_blocker):
+    yield
+    with django_db_blocker.unblock():
+        seed_taxonomy()
+
+
+def wait_for(predicate, timeout: float = 30.0, every: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+def _price(model: str, usd: str) -> None:
+    ModelPrice.objects.create(
+        model=model, usd_per_second=Decimal(usd), valid_from=timezone.now() - timedelta(days=1)
+    )
+
+
+def _setup():
+    project = ProjectFactory(slug="gen-live", budget_usd=Decimal("100"))
+    lead = UserFactory(username="lead@studio.test")
+    Membership.objects.create(project=project, user=lead, role=Role.LEAD, is_owner=True)
+    shot = ShotFactory(project=project, name="alley")
+    PromptVersionFactory(shot=shot, number=1)
+    version = PromptVersionFactory(shot=shot, number=2, text="rain on neon signs, slow push-in")
+    _price("gen4.5", "0.12")
+    return project, lead, version
+
+
+@pytest.fixture
+def fast_polls(settings):
+    settings.DAILIES_GENERATION_POLL_SECONDS = 0.05
+    settings.DAILIES_GENERATION_POLL_MAX_SECONDS = 0.2
+
+
+def test_a_batch_of_six_ends_as_six_ready_takes(celery_worker, settings, fast_polls):
+    project, lead, version = _setup()
+    seeds = [11, 22, 33, 44, 55, 66]
+    with provider_fake("runway", settings, polls_to_finish=3) as fake:
+        batch = gen.batch_create(
+            version=version,
+            spec=BatchSpec(provider="runway", model="gen4.5", count=6, duration_s=4,
+                           aspect="16:9", seeds=seeds),
+            requested_by=lead,
+        )  # fmt: skip
+
+        def ready() -> bool:
+            return Take.objects.filter(project=project, status=TakeStatus.READY).count() == 6
+
+        assert wait_for(ready, timeout=90), list(
+            GenerationJob.objects.values_list("status", "last_error")
+        )
+    takes = list(Take.objects.filter(project=project).order_by("seed"))
+    assert [t.seed for t in takes] == seeds
+    assert {t.prompt_version_id for t in takes} == {version.pk}
+    assert {t.pass_number for t in takes} == {2}
+    # Runway reported 12 credits per second × 4 s at one cent.
+    assert {(t.cost_usd, t.cost_source) for t in takes} == {(Decimal("0.48"), CostSource.REPORTED)}
+    assert all(t.poster and t.thumbnail and t.filmstrip_frames for t in takes)
+    assert all(Path(t.poster.path).stat().st_size > 0 for t in takes)
+    assert all(t.provenance_state == "none" for t in takes)  # C2PA was read (none in the clip)
+    jobs = GenerationJob.objects.filter(batch=batch)
+    assert {j.status for j in jobs} == {GenerationStatus.DONE}
+    assert sorted(j.take.seed for j in jobs) == seeds
+    assert fake.created == 6
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.DONE
+
+
+def test_the_worker_waits_out_a_429s_retry_after(celery_worker, settings, fast_polls):
+    project, lead, version = _setup()
+    with provider_fake("runway", settings) as fake:
+        fake.fail_next("POST", "429", retry_after=1.5)
+        gen.batch_create(
+            version=version,
+            spec=BatchSpec(provider="runway", model="gen4.5", count=1, duration_s=5,
+                           aspect="9:16"),
+            requested_by=lead,
+        )  # fmt: skip
+        assert wait_for(lambda: Take.objects.filter(project=project).exists(), timeout=30)
+        posts = fake.calls("POST", "/v1/text_to_video")
+    assert len(posts) == 2 and fake.created == 1
+    assert posts[1]["at"] - posts[0]["at"] >= 1.5
+    assert posts[0]["headers"]["idempotency-key"] == posts[1]["headers"]["idempotency-key"]
+
+
+def test_cancelling_a_batch_stops_its_jobs_at_the_provider(celery_worker, settings, fast_polls):
+    project, lead, version = _setup()
+    with provider_fake("runway", settings, polls_to_finish=10_000) as fake:
+        batch = gen.batch_create(
+            version=version,
+            spec=BatchSpec(provider="runway", model="gen4.5", count=2, duration_s=5,
+                           aspect="16:9"),
+            requested_by=lead,
+        )  # fmt: skip
+        running = GenerationJob.objects.filter(batch=batch, status=GenerationStatus.RUNNING)
+        assert wait_for(lambda: running.count() == 2, timeout=30)
+        assert gen.batch_cancel(batch=batch) == 2
+        assert wait_for(lambda: fake.created == 2 and all(j.cancelled for j in fake.jobs.values()))
+    assert {j.status for j in batch.jobs.all()} == {GenerationStatus.CANCELLED}
+    assert not Take.objects.filter(project=project).exists()
+
+
+# --- a real prefork worker killed while the provider holds its reply -----------------------
+
+
+def _test_database_url() -> str:
+    db = django_settings.DATABASES["default"]
+    auth = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def prefork_worker(transactional_db, tmp_path, settings):
+    """`python -m tests.gen_worker` (prefork, one pool process) on a queue of its own; its
+    first submission writes the pool process's pid to a marker."""
+    started = []
+
+    def start(fake):
+        queue = f"{celery_app.conf.task_default_queue}-gen-prefork"
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
+        marker = tmp_path / "submit.pid"
+        env = {
+            **os.environ,
+            "DATABASE_URL": _test_database_url(),
+            "SECRET_KEY": django_settings.SECRET_KEY,
+            "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "CELERY_ROLLUPS_QUEUE": queue,
+            "CACHE_URL": django_settings.CACHES["default"]["LOCATION"],
+            "CACHE_KEY_PREFIX": django_settings.CACHES["default"]["KEY_PREFIX"],
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "DAILIES_PROVIDER_RUNWAY_KEY": KEY,
+            "DAILIES_PROVIDER_RUNWAY_BASE_URL": fake.url,
+            "DAILIES_ALLOW_PRIVATE_URLS": "1",
+            "DAILIES_GENERATION_POLL_SECONDS": "0.05",
+            "DAILIES_GENERATION_POLL_MAX_SECONDS": "0.2",
+            "SLOW_WORKER_MARKER": str(marker),
+        }
+        log = (tmp_path / "worker.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.gen_worker", "worker", "--pool=prefork",
+             "--concurrency=1", "-Q", queue, "--loglevel=WARNING", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        started.append(proc)
+        return proc, marker, queue
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def test_a_worker_killed_after_submitting_never_pays_twice(prefork_worker, settings, monkeypatch):
+    """The provider creates the job, then holds its reply; the pool process is SIGKILLed while
+    it waits, so the job id never reached the database. acks_late + reject_on_worker_lost give
+    the message back; the new pool process resends with the same Idempotency-Key, Runway
+    answers with the job it already has, and that one job becomes the take."""
+    project, lead, version = _setup()
+    monkeypatch.setattr(gen.batches, "_enqueue_submissions", lambda ids: None)
+    with provider_fake("runway", settings, polls_to_finish=2) as fake:
+        fake.hold_create = 60
+        batch = gen.batch_create(
+            version=version,
+            spec=BatchSpec(provider="runway", model="gen4.5", count=1, duration_s=5,
+                           aspect="16:9", seeds=[5]),
+            requested_by=lead,
+        )  # fmt: skip
+        job = batch.jobs.get()
+        proc, marker, queue = prefork_worker(fake)
+        generation_submit.apply_async((job.pk,), queue=queue)
+
+        assert wait_for(lambda: fake.created == 1 and marker.exists(), timeout=60)
+        assert wait_for(lambda: marker.read_text().strip() != "", timeout=5)
+        child = int(marker.read_text())
+        assert child != proc.pid
+        job.refresh_from_db()
+        assert job.status == GenerationStatus.SUBMITTING and job.provider_job_id == ""
+        os.kill(child, signal.SIGKILL)
+
+        assert wait_for(
+            lambda: Take.objects.filter(project=project, status=TakeStatus.READY).exists(),
+            timeout=90,
+        ), GenerationJob.objects.values_list("status", "last_error").get(pk=job.pk)
+        posts = fake.calls("POST", "/v1/text_to_video")
+    assert proc.poll() is None  # the parent survived and forked a new pool process
+    assert fake.created == 1  # one provider job, not two
+    assert len(posts) == 2
+    assert len({p["headers"]["idempotency-key"] for p in posts}) == 1
+    job.refresh_from_db()
+    assert job.status == GenerationStatus.DONE and job.attempts == 2
+    assert job.provider_job_id == next(iter(fake.jobs))
+    take = Take.objects.get(project=project)
+    assert take.seed == 5 and take.generation_job == job
