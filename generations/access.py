@@ -14,6 +14,8 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
 from .models import (
+    GenerationBatch,
+    GenerationJob,
     Membership,
     Project,
     PromptVersion,
@@ -131,3 +133,15 @@ def get_webhook_delivery(
         endpoint__project=access.project,
     )
     return access, delivery
+
+
+def get_batch(request: HttpRequest, slug: str, batch_id: int, capability: str = "view"):
+    access = get_project(request, slug, capability)
+    batch = get_object_or_404(GenerationBatch, pk=batch_id, project=access.project)
+    return access, batch
+
+
+def get_job(request: HttpRequest, slug: str, job_id: int, capability: str = "view"):
+    access = get_project(request, slug, capability)
+    job = get_object_or_404(GenerationJob, pk=job_id, project=access.project)
+    return access, job

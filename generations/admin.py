@@ -9,6 +9,8 @@ from django.db import models, transaction
 from .models import (
     ApiToken,
     FailureTag,
+    GenerationBatch,
+    GenerationJob,
     Membership,
     ModelPrice,
     Note,
@@ -233,3 +235,43 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
     raw_id_fields = ["user"]
     readonly_fields = ["key_hash", "prefix", "last_used_at"]
+
+
+class GenerationJobInline(admin.TabularInline):
+    model = GenerationJob
+    extra = 0
+    can_delete = False
+    fields = ["status", "seed", "provider_job_id", "progress", "attempts", "last_error", "take"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GenerationBatch)
+class GenerationBatchAdmin(admin.ModelAdmin):
+    """Read-only: batches and jobs change state through the generation services only."""
+
+    list_display = ["created_at", "project", "provider", "model", "count", "estimate_usd", "status"]
+    list_filter = ["status", "provider"]
+    inlines = [GenerationJobInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "project", "provider", "model", "status", "attempts", "take"]
+    list_filter = ["status", "provider"]
+    search_fields = ["provider_job_id"]
+    raw_id_fields = ["take"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

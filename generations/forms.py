@@ -236,6 +236,22 @@ class BudgetForm(forms.Form):
         required=False, min_value=0, max_digits=10, decimal_places=2
     )
     deadline = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    generation_approval_usd = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        label="Approval above (USD)",
+        help_text="A generation batch estimated above this waits for a producer.",
+    )
+    generation_daily_cap_usd = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        label="Daily generation cap (USD)",
+        help_text="No new generation once a UTC day's batches reach it.",
+    )
 
     def __init__(self, *args, current_deadline=None, today=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -306,3 +322,58 @@ class WebhookEndpointForm(forms.Form):
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, label="Events"
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+ASPECTS = [("16:9", "16:9 landscape"), ("9:16", "9:16 portrait"), ("1:1", "1:1 square")]
+
+
+class GenerationForm(forms.Form):
+    """A batch of takes from a provider. Only shapes are checked here; the model's limits, the
+    price and the budget are the service's (services/generation)."""
+
+    model = forms.ChoiceField(label="Provider and model")
+    count = forms.IntegerField(min_value=1, max_value=24, initial=4, label="Takes")
+    duration_s = forms.IntegerField(min_value=1, max_value=60, initial=5, label="Duration (s)")
+    aspect = forms.ChoiceField(choices=ASPECTS, initial="16:9")
+    seed_mode = forms.ChoiceField(
+        choices=[("random", "Random seeds"), ("fixed", "Fixed seeds")],
+        initial="random",
+        widget=forms.RadioSelect,
+        label="Seeds",
+    )
+    seeds = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Fixed: one seed per take, separated by commas or spaces.",
+    )
+    negative_prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    parameters = JSONDictField(
+        required=False,
+        label="Parameter overrides",
+        help_text='JSON, passed to the model as given, e.g. {"cfg_scale": 0.6}.',
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    new_version = forms.BooleanField(
+        required=False, label="Start a new version (vN+1) with these parameters"
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = choices
+
+    def clean_seeds(self) -> list[int]:
+        raw = self.cleaned_data["seeds"].replace(",", " ").split()
+        try:
+            return [int(s) for s in raw]
+        except ValueError:
+            raise forms.ValidationError("Seeds are whole numbers.") from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("seed_mode") == "fixed" and not data.get("seeds"):
+            self.add_error("seeds", "Give the seeds, or choose random seeds.")
+        return data
+
+    def provider_model(self) -> tuple[str, str]:
+        provider, _, model = self.cleaned_data["model"].partition("|")
+        return provider, model

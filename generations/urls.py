@@ -1,7 +1,17 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import exports, media, portfolio, projects, prompts, reviews, takes, webhooks
+from .views import (
+    exports,
+    generation,
+    media,
+    portfolio,
+    projects,
+    prompts,
+    reviews,
+    takes,
+    webhooks,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project_list"), name="home"),
@@ -69,6 +79,46 @@ urlpatterns = [
         "projects/<slug:slug>/versions/<int:version_id>/upload/",
         takes.take_upload,
         name="take_upload",
+    ),
+    path(
+        "projects/<slug:slug>/versions/<int:version_id>/generate/",
+        generation.generation_new,
+        name="generation_new",
+    ),
+    path(
+        "projects/<slug:slug>/versions/<int:version_id>/generate/estimate/",
+        generation.generation_estimate,
+        name="generation_estimate",
+    ),
+    path(
+        "projects/<slug:slug>/versions/<int:version_id>/takes/",
+        generation.version_takes,
+        name="version_takes",
+    ),
+    path(
+        "projects/<slug:slug>/generations/",
+        generation.generation_batches,
+        name="generation_batches",
+    ),
+    path(
+        "projects/<slug:slug>/generations/<int:batch_id>/approve/",
+        generation.generation_batch_approve,
+        name="generation_batch_approve",
+    ),
+    path(
+        "projects/<slug:slug>/generations/<int:batch_id>/reject/",
+        generation.generation_batch_reject,
+        name="generation_batch_reject",
+    ),
+    path(
+        "projects/<slug:slug>/generations/<int:batch_id>/cancel/",
+        generation.generation_batch_cancel,
+        name="generation_batch_cancel",
+    ),
+    path(
+        "projects/<slug:slug>/generations/jobs/<int:job_id>/cancel/",
+        generation.generation_job_cancel,
+        name="generation_job_cancel",
     ),
     path("projects/<slug:slug>/takes/<int:take_id>/", takes.take_detail, name="take_detail"),
     # Review actions of both the take page and the review queue (views/reviews.py).

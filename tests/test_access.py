@@ -5,6 +5,7 @@ allowed there). Which role holds which capability comes from ROLE_CAPABILITIES, 
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,17 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 from django.utils.timezone import now
 
 from generations import urls as project_urls
 from generations.models import (
+    BatchStatus,
+    GenerationBatch,
+    GenerationJob,
+    GenerationStatus,
     Membership,
+    ModelPrice,
     Note,
     Project,
     PromptVersion,
@@ -53,6 +60,16 @@ class World:
     membership: Membership  # the viewer's: the target of member_update
     endpoint: WebhookEndpoint
     delivery: WebhookDelivery
+    batch: GenerationBatch  # a generation batch awaiting approval
+    job: GenerationJob  # its one job
+
+    @property
+    def batch_status(self) -> str:
+        return GenerationBatch.objects.get(pk=self.batch.pk).status
+
+    @property
+    def job_status(self) -> str:
+        return GenerationJob.objects.get(pk=self.job.pk).status
 
     @property
     def ids(self) -> dict[str, Any]:
@@ -64,6 +81,8 @@ class World:
             "membership_id": self.membership.pk,
             "endpoint_id": self.endpoint.pk,
             "delivery_id": self.delivery.pk,
+            "batch_id": self.batch.pk,
+            "job_id": self.job.pk,
             "kind": "video",
         }
 
@@ -165,6 +184,51 @@ ENDPOINTS = [
         effect=lambda w: Note.objects.filter(take=w.take).count(),
     ),
     Endpoint("take_media", ("slug", "take_id", "kind"), get="view", post=None),
+    Endpoint(
+        "generation_new",
+        ("slug", "version_id"),
+        get="generate",
+        post="generate",
+        payload=lambda w: {
+            "model": "runway|gen4.5",
+            "count": "2",
+            "duration_s": "5",
+            "aspect": "16:9",
+            "seed_mode": "random",
+        },
+        effect=lambda w: GenerationJob.objects.filter(project=w.project).count(),
+    ),
+    Endpoint("generation_estimate", ("slug", "version_id"), get="generate", post=None),
+    Endpoint("version_takes", ("slug", "version_id"), get="view", post=None),
+    Endpoint("generation_batches", ("slug",), get="view", post=None),
+    Endpoint(
+        "generation_batch_approve",
+        ("slug", "batch_id"),
+        get=None,
+        post="budget",
+        effect=lambda w: w.batch_status,
+    ),
+    Endpoint(
+        "generation_batch_reject",
+        ("slug", "batch_id"),
+        get=None,
+        post="budget",
+        effect=lambda w: w.batch_status,
+    ),
+    Endpoint(
+        "generation_batch_cancel",
+        ("slug", "batch_id"),
+        get=None,
+        post="generate",
+        effect=lambda w: w.job_status,
+    ),
+    Endpoint(
+        "generation_job_cancel",
+        ("slug", "job_id"),
+        get=None,
+        post="generate",
+        effect=lambda w: w.job_status,
+    ),
     Endpoint("manifest_export", ("slug",), get="export", post=None),
     Endpoint("selects_export", ("slug",), get="export", post=None),
     Endpoint("selects_media", ("slug",), get="export", post=None),
@@ -245,12 +309,47 @@ def make_world(project, *, viewer_membership) -> World:
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint, event="take.ready", message_id="msg_x", body="{}", next_attempt_at=now()
     )
-    return World(project, shot, version, take, viewer_membership, endpoint, delivery)
+    # Generation: a priced model, and a batch waiting for a producer with one job.
+    ModelPrice.objects.create(
+        project=project,
+        model="gen4.5",
+        usd_per_second=Decimal("0.12"),
+        valid_from=timezone.now() - timedelta(days=1),
+    )
+    batch = GenerationBatch.objects.create(
+        project=project,
+        prompt_version=version,
+        provider="runway",
+        model="gen4.5",
+        duration_s=5,
+        aspect="16:9",
+        count=1,
+        estimate_usd=Decimal("0.60"),
+        price_usd_per_second=Decimal("0.12"),
+        status=BatchStatus.AWAITING_APPROVAL,
+    )
+    job = GenerationJob.objects.create(
+        batch=batch,
+        project=project,
+        prompt_version=version,
+        provider="runway",
+        model="gen4.5",
+        status=GenerationStatus.WAITING,
+        estimate_usd=Decimal("0.60"),
+        request={},
+    )
+    return World(project, shot, version, take, viewer_membership, endpoint, delivery, batch, job)
 
 
 @pytest.fixture(autouse=True)
 def _webhook_urls_on_loopback(settings):
     settings.DAILIES_ALLOW_PRIVATE_URLS = True  # the table's webhook URLs point at 127.0.0.1
+
+
+@pytest.fixture(autouse=True)
+def _a_configured_provider(settings):
+    """Runway has a key (no call reaches it: these tests never run the worker)."""
+    settings.DAILIES_PROVIDER_KEYS = {"runway": "test-key"}
 
 
 @pytest.fixture

@@ -86,10 +86,11 @@ def test_a_batch_of_six_ends_as_six_ready_takes(celery_worker, settings, fast_po
     with provider_fake("runway", settings, polls_to_finish=3) as fake:
         batch = gen.batch_create(
             version=version,
-            spec=BatchSpec(provider="runway", model="gen4.5", count=6, duration_s=4,
-                           aspect="16:9", seeds=seeds),
+            spec=BatchSpec(
+                provider="runway", model="gen4.5", count=6, duration_s=4, aspect="16:9", seeds=seeds
+            ),
             requested_by=lead,
-        )  # fmt: skip
+        )
 
         def ready() -> bool:
             return Take.objects.filter(project=project, status=TakeStatus.READY).count() == 6
@@ -120,10 +121,9 @@ def test_the_worker_waits_out_a_429s_retry_after(celery_worker, settings, fast_p
         fake.fail_next("POST", "429", retry_after=1.5)
         gen.batch_create(
             version=version,
-            spec=BatchSpec(provider="runway", model="gen4.5", count=1, duration_s=5,
-                           aspect="9:16"),
+            spec=BatchSpec(provider="runway", model="gen4.5", count=1, duration_s=5, aspect="9:16"),
             requested_by=lead,
-        )  # fmt: skip
+        )
         assert wait_for(lambda: Take.objects.filter(project=project).exists(), timeout=30)
         posts = fake.calls("POST", "/v1/text_to_video")
     assert len(posts) == 2 and fake.created == 1
@@ -136,10 +136,9 @@ def test_cancelling_a_batch_stops_its_jobs_at_the_provider(celery_worker, settin
     with provider_fake("runway", settings, polls_to_finish=10_000) as fake:
         batch = gen.batch_create(
             version=version,
-            spec=BatchSpec(provider="runway", model="gen4.5", count=2, duration_s=5,
-                           aspect="16:9"),
+            spec=BatchSpec(provider="runway", model="gen4.5", count=2, duration_s=5, aspect="16:9"),
             requested_by=lead,
-        )  # fmt: skip
+        )
         running = GenerationJob.objects.filter(batch=batch, status=GenerationStatus.RUNNING)
         assert wait_for(lambda: running.count() == 2, timeout=30)
         assert gen.batch_cancel(batch=batch) == 2
@@ -187,11 +186,25 @@ def prefork_worker(transactional_db, tmp_path, settings):
         }
         log = (tmp_path / "worker.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.gen_worker", "worker", "--pool=prefork",
-             "--concurrency=1", "-Q", queue, "--loglevel=WARNING", "--without-gossip",
-             "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tests.gen_worker",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         started.append(proc)
         return proc, marker, queue
 
@@ -218,10 +231,11 @@ def test_a_worker_killed_after_submitting_never_pays_twice(prefork_worker, setti
         fake.hold_create = 60
         batch = gen.batch_create(
             version=version,
-            spec=BatchSpec(provider="runway", model="gen4.5", count=1, duration_s=5,
-                           aspect="16:9", seeds=[5]),
+            spec=BatchSpec(
+                provider="runway", model="gen4.5", count=1, duration_s=5, aspect="16:9", seeds=[5]
+            ),
             requested_by=lead,
-        )  # fmt: skip
+        )
         job = batch.jobs.get()
         proc, marker, queue = prefork_worker(fake)
         generation_submit.apply_async((job.pk,), queue=queue)

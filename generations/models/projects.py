@@ -13,7 +13,9 @@ class Role(models.TextChoices):
 # What each role may do (SPEC §1). Owners may do everything on top of their role.
 # review_keys: choose which failure tags keys 1–9 toggle in the review queue.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.LEAD: frozenset({"view", "write_prompts", "upload", "review", "tag", "review_keys"}),
+    Role.LEAD: frozenset(
+        {"view", "write_prompts", "upload", "generate", "review", "tag", "review_keys"}
+    ),
     Role.EDITOR: frozenset({"view", "review", "tag", "export"}),
     Role.PRODUCER: frozenset({"view", "budget"}),
     Role.VIEWER: frozenset({"view"}),
@@ -23,6 +25,7 @@ OWNER_CAPABILITIES = frozenset(
         "view",
         "write_prompts",
         "upload",
+        "generate",
         "review",
         "tag",
         "review_keys",

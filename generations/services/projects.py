@@ -41,11 +41,15 @@ def project_update_budget(
     target_accepted_takes: int | None,
     target_accepted_seconds: Decimal | None,
     deadline,
+    generation_approval_usd: Decimal | None = None,
+    generation_daily_cap_usd: Decimal | None = None,
 ) -> Project:
     project.budget_usd = budget_usd
     project.target_accepted_takes = target_accepted_takes
     project.target_accepted_seconds = target_accepted_seconds
     project.deadline = deadline
+    project.generation_approval_usd = generation_approval_usd
+    project.generation_daily_cap_usd = generation_daily_cap_usd
     project.full_clean()
     with transaction.atomic():
         project.save(
@@ -54,6 +58,8 @@ def project_update_budget(
                 "target_accepted_takes",
                 "target_accepted_seconds",
                 "deadline",
+                "generation_approval_usd",
+                "generation_daily_cap_usd",
             ]
         )
         rollups_schedule(project_id=project.pk)

@@ -127,6 +127,8 @@ def budget_edit(request, slug):
             "target_accepted_takes": project.target_accepted_takes,
             "target_accepted_seconds": project.target_accepted_seconds,
             "deadline": project.deadline,
+            "generation_approval_usd": project.generation_approval_usd,
+            "generation_daily_cap_usd": project.generation_daily_cap_usd,
         }
     )
     price_form = ModelPriceForm()

@@ -10,6 +10,7 @@ from ..models import FailureTag, PromptVersion
 from ..selectors import prompts as prompt_selectors
 from ..services import projects as project_services
 from ..services import prompts as prompt_services
+from .generation import takes_context
 from .projects import project_overview_context
 
 
@@ -131,7 +132,8 @@ def version_detail(request, slug, version_id):
             "params_diff": params_diff,
             # shot_id too: the related manager reads it on every row, a query each if deferred.
             "siblings": shot.versions.order_by("number").only("id", "number", "shot_id"),
-            "takes": prompt_selectors.version_takes(version=version),
+            # The takes, and placeholders for generation jobs on their way (polled by htmx).
+            **takes_context(version),
             "tags": FailureTag.objects.all(),
         },
     )
