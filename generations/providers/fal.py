@@ -105,7 +105,10 @@ class FalAdapter(Adapter):
 
     def _arguments(self, request: GenerationRequest) -> dict:
         spec = self.model(request.model)
-        arguments = {"prompt": request.prompt, "aspect_ratio": request.aspect}
+        arguments = {"prompt": request.prompt}
+        # A model with one duration or one aspect (LTX) takes no such argument.
+        if spec is None or len(spec.aspects) > 1:
+            arguments["aspect_ratio"] = request.aspect
         if spec is None or len(spec.durations) > 1:
             arguments["duration"] = str(int(request.duration_s))  # an enum of strings
         if request.negative_prompt:
