@@ -363,3 +363,29 @@ def test_a_submission_cut_short_is_resent_only_where_the_provider_is_idempotent(
     assert idem.status == GenerationStatus.QUEUED
     assert blind.status == GenerationStatus.FAILED and "not sent again" in blind.last_error
     assert gen.job_submit(job_id=blind.pk) is None and fal.created == 0
+
+
+def test_an_output_over_the_size_cap_fails_the_job(version, owner, runway, settings, fast_polls):
+    price(RUNWAY, "0.12")
+    settings.DAILIES_MAX_UPLOAD_BYTES = 1000  # the fake's clip is a few kB
+    job = _run(_job(version, owner).pk)
+    assert job.status == GenerationStatus.FAILED and "cap" in job.last_error
+    assert not Take.objects.exists()
+
+
+def test_a_tasks_queries_run_under_statement_and_lock_timeouts(db, settings):
+    from generations.tasks.generation import db_timeouts
+
+    settings.DAILIES_TASK_STATEMENT_TIMEOUT_MS = 1234
+    settings.DAILIES_TASK_LOCK_TIMEOUT_MS = 567
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+    with db_timeouts(), connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "1234ms"
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "567ms"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == before

@@ -223,3 +223,12 @@ def test_every_model_declares_its_limits():
         for spec in cls.models():
             assert spec.durations and spec.aspects and spec.max_prompt_chars > 0
             assert cls.model(spec.id) == spec
+
+
+def test_veo_sends_its_key_to_the_api_host_only(settings):
+    settings.DAILIES_PROVIDER_KEYS = {"veo": KEY}
+    settings.DAILIES_PROVIDER_BASE_URLS = {"veo": "https://api.example.test"}
+    adapter = providers.get("veo")
+    own = "https://api.example.test/v1beta/files/abc:download?alt=media"
+    assert adapter.download_headers(own) == {"x-goog-api-key": KEY}
+    assert adapter.download_headers("https://cdn.elsewhere.test/abc.mp4") == {}
