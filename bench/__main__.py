@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="takes per project")
     parser.add_argument("--repeat", type=int, default=15, help="requests per page measurement")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--only", choices=["all", "import", "rollups"], default="all")
+    parser.add_argument("--only", choices=["all", "import", "rollups", "api"], default="all")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -73,12 +73,16 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     results = {}
-    if args.only != "rollups":
+    if args.only in ("all", "import"):
         from bench.imports import import_benchmarks as imports
 
         results.update(imports(sizes))
-    if args.only != "import":
+    if args.only not in ("import", "api"):
         results.update(run(sizes, args.repeat))
+    if args.only in ("all", "api"):
+        from bench.api import api_benchmarks
+
+        results.update(api_benchmarks(sizes, args.repeat))
     print_table(sizes, results)
     if args.json:
         pathlib.Path(args.json).write_text(

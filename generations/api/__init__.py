@@ -29,9 +29,15 @@ errors.install(api)
 
 
 def _routers():
-    from . import projects, stats, takes
+    from . import (
+        exports,
+        projects,
+        register,  # noqa: F401  (adds the POSTs of /takes to the takes router)
+        stats,
+        takes,
+    )
 
-    for module in (projects, takes, stats):
+    for module in (projects, takes, stats, exports):
         api.add_router("", module.router)
 
 

@@ -5,6 +5,7 @@ the caller is not a member of — and a missing or bad token, which learns nothi
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -52,6 +53,11 @@ def install(api) -> None:
 
     @api.exception_handler(ValidationError)
     def invalid(request, exc):
+        from .register import oversize_error
+
+        oversize = oversize_error(request)
+        if oversize is not None:
+            return reply(request, 400, oversize.message, oversize.errors)
         errors: dict[str, list[str]] = {}
         for error in exc.errors:
             message = error.get("msg", "invalid")
@@ -90,6 +96,11 @@ def install(api) -> None:
     def model_invalid(request, exc):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         return reply(request, 400, "The request is not valid: see errors.", errors)
+
+    @api.exception_handler(DataError)
+    def out_of_range(request, exc):
+        # An id or number past what the database stores (ids above 2**63): bad input, not a 500.
+        return reply(request, 400, "A value in the request is out of range.")
 
     @api.exception_handler(ServiceError)
     def service_error(request, exc):

@@ -53,14 +53,16 @@ def shot_new(request, slug: str, payload: ShotIn):
     return Status(201, out.shot_out(shot))
 
 
-@router.get("/projects/{slug}/shots/{shot_id}", response={200: ShotOut, **ERRORS}, tags=["shots"])
+@router.get(
+    "/projects/{slug}/shots/{int:shot_id}", response={200: ShotOut, **ERRORS}, tags=["shots"]
+)
 def shot_detail(request, slug: str, shot_id: int):
     _access, shot = get_shot(request, slug, shot_id)
     return out.shot_out(shot)
 
 
 @router.get(
-    "/projects/{slug}/shots/{shot_id}/versions",
+    "/projects/{slug}/shots/{int:shot_id}/versions",
     response={200: list[VersionOut], **ERRORS},
     tags=["prompt versions"],
     summary="A shot's prompt lineage, oldest first",
@@ -72,7 +74,7 @@ def version_list(request, slug: str, shot_id: int):
 
 
 @router.post(
-    "/projects/{slug}/shots/{shot_id}/versions",
+    "/projects/{slug}/shots/{int:shot_id}/versions",
     response={201: VersionOut, **ERRORS},
     tags=["prompt versions"],
     summary="New prompt version (vN+1), optionally from a parent of the same shot",
@@ -89,7 +91,7 @@ def version_new(request, slug: str, shot_id: int, payload: ShotVersionIn):
 
 
 @router.get(
-    "/projects/{slug}/versions/{version_id}",
+    "/projects/{slug}/versions/{int:version_id}",
     response={200: VersionOut, **ERRORS},
     tags=["prompt versions"],
 )
@@ -99,7 +101,7 @@ def version_detail(request, slug: str, version_id: int):
 
 
 @router.post(
-    "/projects/{slug}/versions/{version_id}/iterate",
+    "/projects/{slug}/versions/{int:version_id}/iterate",
     response={201: VersionOut, **ERRORS},
     tags=["prompt versions"],
     summary="Iterate: vN+1 of the shot with this version as parent (fields left out are copied)",

@@ -85,7 +85,7 @@ def _take_out(take) -> dict:
     return out.take_out(take)
 
 
-@router.get("/projects/{slug}/takes/{take_id}", response={200: TakeOut, **ERRORS})
+@router.get("/projects/{slug}/takes/{int:take_id}", response={200: TakeOut, **ERRORS})
 def take_detail(request, slug: str, take_id: int):
     access, take = get_take(request, slug, take_id)
     take.project = access.project
@@ -93,7 +93,7 @@ def take_detail(request, slug: str, take_id: int):
 
 
 @router.get(
-    "/projects/{slug}/takes/{take_id}/reviews",
+    "/projects/{slug}/takes/{int:take_id}/reviews",
     response={200: list[ReviewOut], **ERRORS},
     tags=["reviews"],
     summary="A take's review history, newest first",
@@ -104,7 +104,7 @@ def review_list(request, slug: str, take_id: int):
 
 
 @router.post(
-    "/projects/{slug}/takes/{take_id}/reviews",
+    "/projects/{slug}/takes/{int:take_id}/reviews",
     response={201: ReviewOut, 409: ErrorOut, **ERRORS},
     tags=["reviews"],
     summary="Record a verdict, with failure tags (rejects), a comment and time-coded notes",
@@ -143,7 +143,7 @@ def _tags(slugs: list[str], field: str = "tags") -> list[FailureTag]:
 
 
 @router.get(
-    "/projects/{slug}/takes/{take_id}/notes",
+    "/projects/{slug}/takes/{int:take_id}/notes",
     response={200: list[NoteOut], **ERRORS},
     tags=["notes"],
 )
@@ -153,7 +153,7 @@ def note_list(request, slug: str, take_id: int):
 
 
 @router.post(
-    "/projects/{slug}/takes/{take_id}/notes",
+    "/projects/{slug}/takes/{int:take_id}/notes",
     response={201: NoteOut, **ERRORS},
     tags=["notes"],
     summary="A time-coded note (seconds into the take), optionally with a failure tag",

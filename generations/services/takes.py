@@ -2,17 +2,21 @@
 
 import logging
 import os
+import tempfile
 import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import transaction
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .. import netsafe
 from ..models import ModelPrice, Project, PromptVersion, Take, TakeStatus
 from ..models.takes import CostSource
 from . import media, provenance, webhooks
@@ -26,6 +30,22 @@ CENT = Decimal("0.0001")
 
 class UploadRejected(ServiceError):
     """An uploaded file was refused; nothing was stored."""
+
+
+class TakeExists(ServiceError):
+    """A take with this external id is already in the project: registration is idempotent, the
+    caller gets the existing take instead of a second one."""
+
+    def __init__(self, take: Take):
+        super().__init__(f"A take with external id {take.external_id!r} already exists.")
+        self.take = take
+
+
+def _raise_if_registered(project: Project, external_id: str | None) -> None:
+    if external_id:
+        existing = Take.objects.filter(project=project, external_id=external_id).first()
+        if existing is not None:
+            raise TakeExists(existing)
 
 
 def price_lookup(*, project: Project, model: str, at: datetime) -> ModelPrice | None:
@@ -131,9 +151,11 @@ def take_register_upload(
 ) -> Take:
     """Store a sniffed upload under a generated name and create its take in 'processing'; the
     poster and filmstrip are made by a worker after commit. Generated takes pass the provider's
-    id, the parameters sent and their cost (reported, else the batch's estimate)."""
-    info = info or take_probe_upload(upload)
+    id, the parameters sent and their cost (reported, else the batch's estimate). With an
+    `external_id` already in the project, raises TakeExists (nothing stored)."""
     project = version.shot.project
+    _raise_if_registered(project, external_id)
+    info = info or take_probe_upload(upload)
     now = created_at or timezone.now()
     cost, source, price = cost or cost_resolve(
         project=project, model=model, duration_s=info.duration_s, at=now, reported=reported_cost
@@ -164,13 +186,115 @@ def take_register_upload(
     with transaction.atomic():
         take.media.save(f"upload.{info.extension}", upload, save=False)
         try:
-            take.save()
-        except Exception:
+            with transaction.atomic():
+                take.save()
+        except Exception as exc:
             # Nothing half-made: a failed insert removes the stored file too.
             take.media.delete(save=False)
+            if isinstance(exc, IntegrityError):
+                _raise_if_registered(project, external_id)  # registered meanwhile
             raise
         rollups_schedule(project_id=project.pk, take_ids=[take.pk])
         transaction.on_commit(lambda: _enqueue_media(take.pk))
+    return take
+
+
+def take_register_url(
+    *,
+    version: PromptVersion,
+    media_url: str,
+    model: str,
+    uploader,
+    external_id: str | None = None,
+    pass_number: int | None = None,
+    reported_cost: Decimal | None = None,
+    seed: int | None = None,
+) -> Take:
+    """A take whose media a worker fetches from `media_url` (http(s), public addresses only
+    unless DAILIES_ALLOW_PRIVATE_URLS; capped at DAILIES_MAX_UPLOAD_MB), then sniffs and
+    processes like an upload. The URL is checked here too, so a refused address is a clear
+    error now rather than a broken take later. Raises netsafe.UnsafeURL, or TakeExists for an
+    `external_id` already in the project."""
+    project = version.shot.project
+    _raise_if_registered(project, external_id)
+    netsafe.url_check(media_url)
+    now = timezone.now()
+    take = Take(
+        project=project,
+        shot=version.shot,
+        prompt_version=version,
+        pass_number=pass_number or version.number,
+        model=model,
+        seed=seed,
+        parameters=dict(version.parameters),
+        external_id=external_id or _upload_external_id(urlsplit(media_url).path or "url"),
+        original_filename=os.path.basename(urlsplit(media_url).path)[:255],
+        media_url=media_url,
+        status=TakeStatus.PROCESSING,
+        cost_usd=Decimal(str(reported_cost)) if reported_cost is not None else Decimal("0"),
+        cost_source=CostSource.REPORTED if reported_cost is not None else CostSource.UNKNOWN,
+        created_at=now,
+    )
+    take.full_clean()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                take.save()
+        except IntegrityError:
+            _raise_if_registered(project, external_id)
+            raise
+        rollups_schedule(project_id=project.pk, take_ids=[take.pk])
+        transaction.on_commit(lambda: _enqueue_media(take.pk))
+    return take
+
+
+def take_fetch_media(*, take: Take) -> Take | None:
+    """Download a URL-registered take's media (claimed by `take_claim_for_processing`), sniff
+    it, store it under a generated name with its metadata and cost, still 'processing' for the
+    decode that follows. None if the claim was lost meanwhile. Raises netsafe.UnsafeURL,
+    netsafe.FetchError or media.NotAVideo (the task marks the take broken with the reason)."""
+    with tempfile.TemporaryDirectory(prefix="dailies-fetch-") as folder:
+        path = Path(folder) / "download"
+        fetched = netsafe.fetch_to_file(
+            take.media_url, dest=path, max_bytes=settings.DAILIES_MAX_UPLOAD_BYTES
+        )
+        info = media.probe(str(path))
+        reported = take.cost_usd if take.cost_source == CostSource.REPORTED else None
+        cost, source, price = cost_resolve(
+            project=take.project,
+            model=take.model,
+            duration_s=info.duration_s,
+            at=take.created_at,
+            reported=reported,
+        )
+        with open(path, "rb") as handle:
+            take.media.save(f"upload.{info.extension}", File(handle), save=False)
+    values = {
+        "media": take.media.name,
+        "media_size": fetched.size,
+        "duration_s": Decimal(str(info.duration_s)),
+        "fps": Decimal(str(info.fps)),
+        "width": info.width,
+        "height": info.height,
+        "codec": info.codec,
+        "cost_usd": cost,
+        "cost_source": source,
+        "price_usd_per_second": price,
+    }
+    with transaction.atomic():
+        applied = Take.objects.filter(
+            pk=take.pk,
+            status=TakeStatus.PROCESSING,
+            processing_claimed_at=take.processing_claimed_at,
+        ).update(**values)
+        if applied:
+            rollups_schedule(project_id=take.project_id, take_ids=[take.pk])
+    if not applied:
+        take.media.storage.delete(take.media.name)
+        return None
+    for name, value in values.items():
+        if name != "media":
+            setattr(take, name, value)
     return take
 
 

@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import netsafe
 from ..models import Take, TakeStatus
 from ..services import media
 from ..services import takes as take_services
@@ -31,9 +32,17 @@ def take_process_media(self, take_id: int) -> str:
     if take is None:
         return "skipped"
     try:
+        if not take.media and take.media_url:
+            # Registered by URL through the API: fetch it first (checked address, byte cap).
+            take = take_services.take_fetch_media(take=take)
+            if take is None:
+                return "skipped"
         done = take_services.take_process_media(take=take)
     except media.NotAVideo as exc:
         take_services.take_mark_broken(take_id=take_id, reason=str(exc))
+        return "broken"
+    except (netsafe.UnsafeURL, netsafe.FetchError) as exc:
+        take_services.take_mark_broken(take_id=take_id, reason=f"Could not fetch the media: {exc}")
         return "broken"
     except SoftTimeLimitExceeded:
         take_services.take_mark_broken(take_id=take_id, reason="Processing took too long.")
