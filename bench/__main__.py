@@ -21,6 +21,10 @@ os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://localhost/")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The bench times the work itself: a 1M-take recompute on a loaded machine must not be cut by
+# the production timeouts (240 s soft limit, 180 s statement timeout).
+os.environ.setdefault("DAILIES_ROLLUP_SOFT_TIME_LIMIT", "3600")
+os.environ.setdefault("DAILIES_ROLLUP_STATEMENT_TIMEOUT", "3500")
 # Static files from the source tree (no collectstatic needed for a benchmark).
 os.environ.setdefault("DEBUG", "1")
 
@@ -62,8 +66,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15, help="requests per page measurement")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--only", choices=["all", "import", "rollups", "api"], default="all")
+    parser.add_argument(
+        "--shapes",
+        default="classic,realistic",
+        help="project shapes for the rollups part: classic (40 shots), realistic (one shot per"
+        " prompt, 2-5 versions each)",
+    )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="also time a verdict until it is visible, with a real Celery worker (needs Redis in"
+        " CELERY_BROKER_URL)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    shapes = args.shapes.split(",")
 
     ensure_database(os.environ["DATABASE_URL"])
     import django
@@ -72,13 +89,14 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    partial = f"{args.json}.partial" if args.json else None
     results = {}
     if args.only in ("all", "import"):
         from bench.imports import import_benchmarks as imports
 
         results.update(imports(sizes))
     if args.only not in ("import", "api"):
-        results.update(run(sizes, args.repeat))
+        results.update(run(sizes, args.repeat, shapes=shapes, worker=args.worker, partial=partial))
     if args.only in ("all", "api"):
         from bench.api import api_benchmarks
 
@@ -90,109 +108,21 @@ def main() -> None:
         )
 
 
-def run(sizes: list[int], repeat: int) -> dict[str, dict]:
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-
-    from bench.data import make_project
-    from generations.models import Review, Take
-    from generations.services import rollups as rollup_services
-    from generations.services.reviews import review_record
-
-    User = get_user_model()
-    owner, _ = User.objects.get_or_create(username="bench-owner@studio.test")
-    client = Client()
-    client.force_login(owner)
-    results: dict[str, dict] = {}
-
-    def record(name: str, size, value: float, unit: str = "ms") -> None:
-        results.setdefault(name, {"unit": unit})[str(size)] = round(value, 2)
+def run(
+    sizes: list[int],
+    repeat: int,
+    *,
+    shapes=("classic", "realistic"),
+    worker: bool = False,
+    partial: str | None = None,
+) -> dict[str, dict]:
+    """The rollups part: the imported sample's recompute and refresh, then both project shapes
+    at every size (bench/rollups.py)."""
+    from bench.rollups import rollup_benchmarks
 
     vacuum()
-    results.update(import_benchmarks())
-
-    take_t = Take._meta.db_table
-    through_t = Review.failure_tags.through._meta.db_table
-    for size in sizes:
-        started = time.perf_counter()
-        project = make_project(slug=f"bench-{size}", takes=size, owner=owner)
-        print(
-            f"  generated {size:,} takes in {time.perf_counter() - started:.1f}s", file=sys.stderr
-        )
-
-        # The contributions ledger from SQL (first refresh of a project, or after drift); the
-        # regular full rebuild then only swaps the entries of logged changes.
-        with_ledger = timed(
-            lambda p=project: rollup_services.rollups_rebuild(project_id=p.pk, ledger=True), 3
-        )
-        record("recompute + ledger from SQL", size, with_ledger)
-        full = timed(lambda p=project: rollup_services.rollups_rebuild(project_id=p.pk), 3)
-        record("recompute: full rebuild", size, full)
-
-        def floor(p=project):
-            # The database's own GROUP BY over the same rows: takes by every take dimension,
-            # and current-review tags of rejected takes.
-            with connection.cursor() as cur:
-                cur.execute(
-                    f"""SELECT shot_id, prompt_version_id, model, pass_number,
-                            (created_at AT TIME ZONE 'UTC')::date, current_verdict,
-                            count(*), sum(cost_usd), sum(duration_s)
-                        FROM {take_t} WHERE project_id = %s
-                        GROUP BY 1, 2, 3, 4, 5, 6""",
-                    [p.pk],
-                )
-                cur.fetchall()
-                cur.execute(
-                    f"""SELECT rt.failuretag_id, t.shot_id, t.model, t.pass_number, count(*)
-                        FROM {take_t} t JOIN {through_t} rt ON rt.review_id = t.current_review_id
-                        WHERE t.project_id = %s AND t.current_verdict = 'reject'
-                        GROUP BY 1, 2, 3, 4""",
-                    [p.pk],
-                )
-                cur.fetchall()
-
-        floor_ms = timed(floor, 3)
-        record("SQL GROUP BY floor", size, floor_ms)
-        record("recompute / floor", size, full / floor_ms, "×")
-        record("recompute + ledger / floor", size, with_ledger / floor_ms, "×")
-
-        take = Take.objects.filter(project=project, current_verdict="reject").first()
-
-        def one_verdict(p=project, t=take):
-            review_record(take=t, reviewer=owner, verdict="accept")
-            rollup_services.rollups_refresh(project_id=p.pk)
-
-        record("one verdict + refresh", size, timed(one_verdict, 3))
-
-        samples = []
-        for verdict in ("reject", "accept", "reject", "accept", "reject"):
-            review_record(take=take, reviewer=owner, verdict=verdict)
-            started = time.perf_counter()
-            rollup_services.rollups_refresh(project_id=project.pk)
-            samples.append((time.perf_counter() - started) * 1000)
-        record("incremental refresh only", size, statistics.median(samples))
-
-        url = f"/api/v1/projects/{project.slug}/stats"
-        assert client.get(url).status_code == 200
-        record("stats API", size, timed(lambda u=url: client.get(u), repeat))
-        for name, path in (
-            ("producer dashboard", f"/projects/{project.slug}/dashboards/producer/"),
-            ("project page", f"/projects/{project.slug}/"),
-            ("review queue", f"/projects/{project.slug}/review/"),
-            ("review queue, unreviewed", f"/projects/{project.slug}/review/?unreviewed=1"),
-            ("editors' grid", f"/projects/{project.slug}/grid/"),
-        ):
-            queries = []
-            with connection.execute_wrapper(
-                lambda run, sql, *a, q=queries: q.append(sql) or run(sql, *a)
-            ):
-                status = client.get(path).status_code
-            assert status == 200, (path, status)
-            record(f"{name}", size, timed(lambda p=path: client.get(p), repeat))
-            record(f"{name}: queries", size, len(queries), "n")
-        project.delete()
-        vacuum()
+    results = import_benchmarks()
+    results.update(rollup_benchmarks(sizes, repeat, shapes=shapes, worker=worker, partial=partial))
     return results
 
 
@@ -237,8 +167,8 @@ def sample_rollup_benchmarks(slugs: set[str]) -> dict[str, dict]:
         cur.execute("ANALYZE")
     projects = list(Project.objects.filter(slug__in=slugs))
     for project in projects:  # first refresh builds the ledger
-        rollup_services.rollups_rebuild(project_id=project.pk, ledger=True)
-    full = timed(lambda: [rollup_services.rollups_rebuild(project_id=p.pk) for p in projects], 5)
+        rollup_services.rollups_recompute(project_id=project.pk, ledger=True)
+    full = timed(lambda: [rollup_services.rollups_recompute(project_id=p.pk) for p in projects], 5)
     reviewer = get_user_model().objects.get(username="lead@studio.test")
     project = projects[0]
     takes = iter(Take.objects.filter(project=project).order_by("id")[:5])

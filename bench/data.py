@@ -64,9 +64,11 @@ def _defaults(model, given: set[str]) -> _Defaults:
     return _Defaults(", " + ", ".join(columns), ", " + ", ".join(values), params)
 
 
-def make_project(*, slug: str, takes: int, owner) -> Project:
-    """A project with `takes` takes: ~90% reviewed, acceptance rising with the pass, a second
-    review on 5% of takes, one to three failure tags per reject, dates over 60 days."""
+def make_project(*, slug: str, takes: int, owner, analyze: bool = True) -> Project:
+    """A project with `takes` takes over 40 shots of 6 versions: ~90% reviewed, acceptance rising
+    with the pass, a second review on 5% of takes, one to three failure tags per reject, dates
+    over 60 days. `analyze=False` leaves the tables as a bulk load does (no planner
+    statistics: autovacuum is off here)."""
     Project.objects.filter(slug=slug).delete()
     with transaction.atomic():
         project = Project.objects.create(
@@ -79,27 +81,85 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
         shots = Shot.objects.bulk_create(
             [Shot(project=project, name=f"shot-{i:03d}") for i in range(SHOTS)]
         )
-        versions = PromptVersion.objects.bulk_create(
+        PromptVersion.objects.bulk_create(
             [
                 PromptVersion(shot=s, number=n, text=f"prompt {s.name} v{n}")
                 for s in shots
                 for n in range(1, VERSIONS_PER_SHOT + 1)
             ]
         )
-    User = get_user_model()
-    reviewers = [
-        User.objects.get_or_create(username=f"bench-reviewer-{i}@studio.test")[0].pk
-        for i in range(3)
-    ]
-    tag_ids = list(FailureTag.objects.order_by("position").values_list("pk", flat=True))[:13]
-    take_t, review_t = Take._meta.db_table, Review._meta.db_table
-    through_t = Review.failure_tags.through._meta.db_table
-    take_defaults = _defaults(Take, TAKE_COLUMNS)
-    review_defaults = _defaults(Review, {"take", "reviewer", "verdict", "comment", "created_at"})
-    version_ids = [v.pk for v in versions]
-    shot_of = {v.pk: v.shot_id for v in versions}
-    number_of = {v.pk: v.number for v in versions}
+    _takes(project, takes)
+    _reviews_and_tags(project, reviewers=3, analyze=analyze)
+    return project
+
+
+def make_realistic_project(*, slug: str, takes: int, owner, analyze: bool = True) -> Project:
+    """The shape of a team that iterates prompts: one shot per distinct prompt, 2–5 prompt
+    versions per shot (a v1 → v2 → … chain), ~6.7 takes per shot, so 1M takes make 150k shots
+    and 525k versions; eight reviewers. Everything is generated inside PostgreSQL
+    (INSERT … SELECT generate_series), never as Python objects."""
+    Project.objects.filter(slug=slug).delete()
+    with transaction.atomic():
+        project = Project.objects.create(
+            slug=slug,
+            name=f"Bench realistic {takes:,}",
+            budget_usd=takes * 2,
+            target_accepted_takes=takes // 5,
+        )
+        Membership.objects.create(project=project, user=owner, role=Role.LEAD, is_owner=True)
+    shot_t, version_t = Shot._meta.db_table, PromptVersion._meta.db_table
+    shot_defaults = _defaults(Shot, {"project", "name", "created_at"})
+    version_defaults = _defaults(PromptVersion, {"shot", "number", "text", "created_at"})
     with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"""
+            INSERT INTO {shot_t} (project_id, name, created_at{shot_defaults.columns})
+            SELECT %(project)s, 'prompt-' || lpad(g::text, 7, '0'), now(){shot_defaults.values}
+            FROM generate_series(1, %(n)s) AS g
+            """,
+            {"project": project.pk, "n": max(1, takes * 3 // 20), **shot_defaults.params},
+        )
+        cur.execute(
+            f"""
+            INSERT INTO {version_t} (shot_id, number, text, created_at{version_defaults.columns})
+            SELECT s.id, n, 'prompt ' || s.name || ' v' || n, now(){version_defaults.values}
+            FROM {shot_t} s, generate_series(1, 5) AS n
+            WHERE s.project_id = %(project)s AND n <= 2 + (s.id * 7 %% 4)
+            """,
+            {"project": project.pk, **version_defaults.params},
+        )
+        cur.execute(
+            f"""
+            UPDATE {version_t} v SET parent_id = p.id
+            FROM {version_t} p JOIN {shot_t} s ON s.id = p.shot_id
+            WHERE s.project_id = %(project)s AND v.shot_id = p.shot_id
+              AND v.number = p.number + 1
+            """,
+            {"project": project.pk},
+        )
+    _takes(project, takes)
+    _reviews_and_tags(project, reviewers=8, analyze=analyze)
+    return project
+
+
+def _takes(project: Project, takes: int) -> None:
+    """`takes` takes spread round-robin over the project's prompt versions (in id order)."""
+    take_t, version_t = Take._meta.db_table, PromptVersion._meta.db_table
+    shot_t = Shot._meta.db_table
+    take_defaults = _defaults(Take, TAKE_COLUMNS)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"""
+            CREATE TEMP TABLE bench_versions ON COMMIT DROP AS
+            SELECT (row_number() OVER (ORDER BY v.id) - 1)::int AS rn, v.id, v.shot_id, v.number
+            FROM {version_t} v JOIN {shot_t} s ON s.id = v.shot_id
+            WHERE s.project_id = %s
+            """,
+            [project.pk],
+        )
+        cur.execute("SELECT count(*) FROM bench_versions")
+        nv = cur.fetchone()[0]
+        cur.execute("ANALYZE bench_versions")
         cur.execute(
             f"""
             INSERT INTO {take_t} (project_id, shot_id, prompt_version_id, pass_number, model,
@@ -107,9 +167,7 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
                 fps, width, height, codec, poster, thumbnail, filmstrip, filmstrip_frames,
                 flicker_series, status, status_reason, cost_usd, cost_source, current_verdict,
                 created_at, added_at{take_defaults.columns})
-            SELECT %(project)s, (%(shots)s::bigint[])[1 + (g %% %(nv)s)],
-                (%(versions)s::bigint[])[1 + (g %% %(nv)s)],
-                (%(numbers)s::int[])[1 + (g %% %(nv)s)],
+            SELECT %(project)s, bv.shot_id, bv.id, bv.number,
                 (%(models)s::text[])[1 + (g * 7 %% %(nm)s)],
                 '{{}}', g, 'bench-' || g, '', '', '', 4 + (g %% 3) * 2, 24, 1280, 720, 'h264',
                 '', '', '', 0, '[]', 'ready', '', (0.2 + (g %% 13) * 0.1)::numeric(12,4),
@@ -117,37 +175,50 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
                 timestamptz '2026-09-01' + ((g %% 60) || ' days')::interval
                     + ((g %% 1440) || ' minutes')::interval,
                 now(){take_defaults.values}
-            FROM generate_series(1, %(n)s) AS g
+            FROM generate_series(1, %(n)s) AS g JOIN bench_versions bv ON bv.rn = g %% %(nv)s
             """,
             {
                 "project": project.pk,
-                "shots": [shot_of[v] for v in version_ids],
-                "versions": version_ids,
-                "numbers": [number_of[v] for v in version_ids],
-                "nv": len(version_ids),
+                "nv": nv,
                 "models": MODELS,
                 "nm": len(MODELS),
                 "n": takes,
                 **take_defaults.params,
             },
         )
+
+
+def _reviews_and_tags(project: Project, *, reviewers: int, analyze: bool) -> None:
+    """Reviews (9 in 10 takes, a second one on 5%), failure tags on rejects, current verdicts;
+    then ANALYZE unless the caller wants freshly loaded tables."""
+    User = get_user_model()
+    reviewers = [
+        User.objects.get_or_create(username=f"bench-reviewer-{i}@studio.test")[0].pk
+        for i in range(reviewers)
+    ]
+    tag_ids = list(FailureTag.objects.order_by("position").values_list("pk", flat=True))[:13]
+    take_t, review_t = Take._meta.db_table, Review._meta.db_table
+    through_t = Review.failure_tags.through._meta.db_table
+    review_defaults = _defaults(Review, {"take", "reviewer", "verdict", "comment", "created_at"})
+    nr = len(reviewers)
+    with transaction.atomic(), connection.cursor() as cur:
         # Reviews: 9 in 10 takes; accept when a hash falls under a pass-dependent threshold.
         cur.execute(
             f"""
             INSERT INTO {review_t} (take_id, reviewer_id, verdict, comment, created_at
                 {review_defaults.columns})
-            SELECT t.id, (%(reviewers)s::bigint[])[1 + (t.id %% 3)],
+            SELECT t.id, (%(reviewers)s::bigint[])[1 + (t.id %% %(nr)s)],
                 CASE WHEN (t.id * 2654435761 %% 100) < 8 + t.pass_number * 5
                      THEN 'accept' ELSE 'reject' END,
                 '', t.created_at + interval '1 day'{review_defaults.values}
             FROM {take_t} t WHERE t.project_id = %(project)s AND t.id %% 10 <> 0
             UNION ALL
-            SELECT t.id, (%(reviewers)s::bigint[])[1 + ((t.id + 1) %% 3)],
+            SELECT t.id, (%(reviewers)s::bigint[])[1 + ((t.id + 1) %% %(nr)s)],
                 CASE WHEN (t.id * 40503 %% 100) < 30 THEN 'accept' ELSE 'reject' END,
                 '', t.created_at + interval '2 days'{review_defaults.values}
             FROM {take_t} t WHERE t.project_id = %(project)s AND t.id %% 20 = 1
             """,
-            {"project": project.pk, "reviewers": reviewers, **review_defaults.params},
+            {"project": project.pk, "reviewers": reviewers, "nr": nr, **review_defaults.params},
         )
         cur.execute(
             f"""
@@ -173,5 +244,5 @@ def make_project(*, slug: str, takes: int, owner) -> Project:
             """,
             {"project": project.pk},
         )
-        cur.execute(f"ANALYZE {take_t}; ANALYZE {review_t}; ANALYZE {through_t};")
-    return project
+        if analyze:
+            cur.execute(f"ANALYZE {take_t}; ANALYZE {review_t}; ANALYZE {through_t};")

@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from .views import (
+    dashboards,
     exports,
     generation,
     media,
@@ -51,6 +52,12 @@ urlpatterns = [
         "projects/<slug:slug>/webhooks/deliveries/<int:delivery_id>/redeliver/",
         webhooks.webhook_redeliver,
         name="webhook_redeliver",
+    ),
+    # Every row of a stats dimension (shots, prompt versions, reviewers, …), paginated.
+    path(
+        "projects/<slug:slug>/tables/<str:dimension>/",
+        dashboards.stats_table,
+        name="stats_table",
     ),
     path(
         "projects/<slug:slug>/export/manifest.jsonl",

@@ -271,10 +271,25 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "dailies")
 # every worker slot while a verdict waits to reach the dashboards (SPEC §5: 2 s).
 DAILIES_ROLLUPS_QUEUE = env_str("CELERY_ROLLUPS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-rollups")
 CELERY_TASK_ROUTES = {"generations.tasks.rollups.*": {"queue": DAILIES_ROLLUPS_QUEUE}}
+# Rollup tasks have limits of their own, and every query they run has PostgreSQL timeouts below
+# the soft limit: a refresh that times out is cancelled in the database (no query left running,
+# no advisory lock held), recorded as failed and retried. A worker killed outright cannot cancel
+# anything; then the statement timeout ends its query.
+DAILIES_ROLLUP_SOFT_TIME_LIMIT = env_int("DAILIES_ROLLUP_SOFT_TIME_LIMIT", 240)
+DAILIES_ROLLUP_TIME_LIMIT = max(
+    env_int("DAILIES_ROLLUP_TIME_LIMIT", 270), DAILIES_ROLLUP_SOFT_TIME_LIMIT + 1
+)
+DAILIES_ROLLUP_STATEMENT_TIMEOUT = min(
+    env_int("DAILIES_ROLLUP_STATEMENT_TIMEOUT", 180), DAILIES_ROLLUP_SOFT_TIME_LIMIT - 1
+)
+DAILIES_ROLLUP_LOCK_TIMEOUT = min(
+    env_int("DAILIES_ROLLUP_LOCK_TIMEOUT", 60), DAILIES_ROLLUP_STATEMENT_TIMEOUT
+)
 # Analytics: the reconciler catches projects left dirty (broker was down, a claim went stale);
 # the nightly check refreshes every project and logs drift.
 CELERY_BEAT_SCHEDULE = {
-    "rollups-reconcile": {"task": "generations.tasks.rollups.rollups_reconcile", "schedule": 60.0},
+    # Every 30 s, so a refresh whose worker died is picked up again within a minute.
+    "rollups-reconcile": {"task": "generations.tasks.rollups.rollups_reconcile", "schedule": 30.0},
     "rollups-check-all": {
         "task": "generations.tasks.rollups.rollups_check_all",
         "schedule": crontab(hour=3, minute=17),

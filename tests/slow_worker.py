@@ -1,9 +1,15 @@
 """A real Celery worker (prefork) for tests, with one fault injected by the harness: the FIRST
 rollups recompute it runs writes its pool process's pid to a marker file and sleeps in the middle
-of the recompute, inside the refresh transaction (during the grouped failure-tag query), so a
-test can SIGKILL it there or watch its progress. Later runs, in any pool process, are untouched.
+of the recompute, inside the refresh transaction (just before the grouped rows are inserted), so
+a test can SIGKILL it there or watch its progress. Later runs, in any pool process, are
+untouched.
 
     SLOW_WORKER_MARKER=/tmp/m SLOW_WORKER_SLEEP=30 python -m tests.slow_worker worker -Q q ...
+
+With SLOW_WORKER_TASK=generations.tasks.rollups.rollups_refresh and SLOW_WORKER_SQL=1, the
+first full refresh sleeps inside PostgreSQL instead (`SELECT pg_sleep(1)` in a loop, each
+statement shorter than the statement timeout), so the task's soft time limit strikes while a
+query runs in the server.
 
 The environment carries the test process's DATABASE_URL (the test database), broker, queue and
 cache prefix."""
@@ -19,13 +25,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 django.setup()
 
 from celery.signals import task_prerun  # noqa: E402
+from django.db import connection  # noqa: E402
 
-from generations.services.rollups import compute  # noqa: E402
+from generations.services.rollups import sql  # noqa: E402
 from studio.celery import app  # noqa: E402
 
 MARKER = Path(os.environ["SLOW_WORKER_MARKER"])
 SLEEP = float(os.environ.get("SLOW_WORKER_SLEEP", "30"))
-RECOMPUTE = "generations.tasks.rollups.rollups_recompute"
+RECOMPUTE = os.environ.get("SLOW_WORKER_TASK", "generations.tasks.rollups.rollups_recompute")
+IN_SQL = os.environ.get("SLOW_WORKER_SQL") == "1"
 running = {"task": None}
 
 
@@ -43,14 +51,20 @@ def _slow(step):
             except FileExistsError:
                 pass
             else:
-                time.sleep(SLEEP)
+                if IN_SQL:
+                    started = time.monotonic()
+                    with connection.cursor() as cursor:
+                        while time.monotonic() - started < SLEEP:
+                            cursor.execute("SELECT pg_sleep(1)")
+                else:
+                    time.sleep(SLEEP)
         return step(*args, **kwargs)
 
     return wrapper
 
 
 # Patched in the parent before the pool forks, so every pool process inherits it.
-compute._tags_in_one_scan = _slow(compute._tags_in_one_scan)
+sql.rows_insert = _slow(sql.rows_insert)
 
 if __name__ == "__main__":
     app.worker_main(sys.argv[1:])

@@ -84,6 +84,7 @@ class World:
             "batch_id": self.batch.pk,
             "job_id": self.job.pk,
             "kind": "video",
+            "dimension": "shots",
         }
 
 
@@ -107,6 +108,7 @@ class Endpoint:
 
 ENDPOINTS = [
     Endpoint("project_detail", ("slug",), get="view", post=None),
+    Endpoint("stats_table", ("slug", "dimension"), get="view", post=None),
     Endpoint(
         "member_list",
         ("slug",),
@@ -288,7 +290,9 @@ ENDPOINTS = [
 BY_NAME = {e.name: e for e in ENDPOINTS}
 POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
 ALLOWED = [(e.name, m) for e in ENDPOINTS for m in ("GET", "POST") if e.allows(m)]
-OBJECT_ALLOWED = [(n, m) for n, m in ALLOWED if set(BY_NAME[n].kwargs) - {"slug", "kind"}]
+OBJECT_ALLOWED = [
+    (n, m) for n, m in ALLOWED if set(BY_NAME[n].kwargs) - {"slug", "kind", "dimension"}
+]
 
 
 def make_world(project, *, viewer_membership) -> World:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from generations.models import Dimension, RollupRow, Shot, Take
 from generations.services.rollups import (
     rollups_compute,
-    rollups_rebuild,
+    rollups_recompute,
     rollups_refresh,
     rollups_rows,
 )
@@ -28,7 +28,7 @@ def admin_client(client, fixture_project):  # noqa: F811
     user = UserFactory(username="root@studio.test", is_staff=True, is_superuser=True)
     client.force_login(user)
     # Rows and ledger current before the edit, so the next refresh is the incremental one.
-    rollups_rebuild(project_id=fixture_project.pk)
+    rollups_recompute(project_id=fixture_project.pk)
     client.user = user
     return client
 

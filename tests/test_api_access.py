@@ -22,7 +22,7 @@ ROLES = ["owner", "lead", "editor", "producer", "viewer"]
 @dataclass
 class Op:
     method: str
-    path: str  # OpenAPI path, {slug}, {shot_id}, {version_id}, {take_id}
+    path: str  # OpenAPI path, {slug}, {shot_id}, {version_id}, {take_id}, {dimension}
     capability: str | None  # None: any authenticated user (not project-scoped)
     body: Any = None  # World -> JSON body
     effect: Any = None  # World -> a value a successful write changes
@@ -108,6 +108,7 @@ OPS = [
     Op("GET", "/api/v1/projects/{slug}/stats", "view"),
     Op("GET", "/api/v1/projects/{slug}/takes.csv", "view"),
     Op("GET", "/api/v1/projects/{slug}/manifest.jsonl", "export"),
+    Op("GET", "/api/v1/projects/{slug}/stats/{dimension}", "view"),
 ]
 BY_KEY = {(op.method, op.path): op for op in OPS}
 
@@ -129,6 +130,7 @@ def ids_of(world) -> dict:
         "shot_id": world.shot.pk,
         "version_id": world.version.pk,
         "take_id": world.take.pk,
+        "dimension": "shots",
     }
 
 

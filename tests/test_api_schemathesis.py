@@ -72,6 +72,7 @@ def world(project, members, outsider, settings, _keep_connection):
             "shot_id": shot.pk,
             "version_id": version.pk,
             "take_id": take.pk,
+            "dimension": "shots",
         },
         "member": api_token_create(user=members["owner"], name="st")[1],
         "outsider": api_token_create(user=outsider, name="st")[1],

@@ -5,7 +5,7 @@ import pytest
 from bench.data import make_project
 from generations.models import Review, Take
 from generations.selectors.stats import project_stats
-from generations.services.rollups import rollups_rebuild
+from generations.services.rollups import rollups_recompute
 
 from .factories import UserFactory
 
@@ -17,7 +17,33 @@ def test_the_bench_generator_makes_a_project_the_app_can_read():
     reviewed = Take.objects.filter(project=project).exclude(current_verdict="").count()
     assert reviewed == 270  # every tenth take is left unreviewed
     assert Review.objects.filter(take__project=project).count() > reviewed  # second opinions
-    rollups_rebuild(project_id=project.pk)
+    rollups_recompute(project_id=project.pk)
     stats = project_stats(project=project)
     assert (stats["takes"], stats["reviewed"]) == (300, 270)
     assert 0 < stats["accepted"] < stats["reviewed"]
+
+
+@pytest.mark.django_db
+def test_the_realistic_shape_has_one_shot_per_prompt_and_2_to_5_versions():
+    from django.db.models import Count, F, Max, Min
+
+    from bench.data import make_realistic_project
+    from generations.models import PromptVersion, Shot
+
+    project = make_realistic_project(slug="bench-real", takes=2000, owner=UserFactory())
+    assert Take.objects.filter(project=project).count() == 2000
+    assert Shot.objects.filter(project=project).count() == 300  # 15% of the takes
+    per_shot = (
+        PromptVersion.objects.filter(shot__project=project)
+        .values("shot")
+        .annotate(n=Count("id"), top=Max("number"), low=Min("number"))
+    )
+    assert {r["n"] for r in per_shot} == {2, 3, 4, 5}
+    assert all(r["low"] == 1 and r["top"] == r["n"] for r in per_shot)
+    chained = PromptVersion.objects.filter(shot__project=project, number__gt=1)
+    assert not chained.filter(parent__isnull=True).exists()
+    assert not chained.exclude(parent__shot=F("shot")).exists()
+    rollups_recompute(project_id=project.pk, ledger=True)
+    stats = project_stats(project=project)
+    assert stats["takes"] == 2000 and stats["dimensions"]["shots"] == 300
+    assert len(stats["by_pass"]) == 5

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from generations.models import ModelPrice, Project, Take
 from generations.services.reviews import review_record
-from generations.services.rollups import rollups_rebuild
+from generations.services.rollups import rollups_recompute
 
 from .clips import mp4_upload
 from .factories import PromptVersionFactory, TakeFactory
@@ -79,7 +79,7 @@ def _history(project, version, reviewer, *, days: int, per_day: int, cost: str, 
                 verdict="accept" if n % accept_every == 0 else "reject",
             )
             n += 1
-    rollups_rebuild(project_id=project.pk)
+    rollups_recompute(project_id=project.pk)
 
 
 @pytest.mark.parametrize(

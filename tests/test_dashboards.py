@@ -34,7 +34,7 @@ def test_each_dashboard_renders_charts_with_tables(client, people, kind):
     assert response.status_code == 200
     html = response.content.decode()
     assert "<svg" in html and "<table" in html and "Computed" in html
-    assert 'hx-trigger="every 2s"' in html
+    assert 'hx-trigger="every 500ms"' in html
 
 
 def test_producer_shows_budget_alert_and_run_out_date(client, people):
@@ -144,3 +144,14 @@ def test_a_recompute_without_progress_shows_stalled(client, people, fixture_proj
         reverse("stats_recompute", args=["fixture"]), headers={"HX-Request": "true"}
     )
     assert response.status_code == 202 and "Recompute: Queued" in response.content.decode()
+
+
+def test_a_failed_refresh_shows_until_one_succeeds(client, people, fixture_project):  # noqa: F811
+    from generations.services.rollups import rollups_failed, rollups_recompute
+
+    client.force_login(people["client"])
+    url = reverse("dashboard", args=["fixture", "producer"])
+    rollups_failed(project_id=fixture_project.pk, reason="refresh failed: time limit")
+    assert "refresh failed: time limit" in client.get(url).content.decode()
+    rollups_recompute(project_id=fixture_project.pk)
+    assert "refresh failed" not in client.get(url).content.decode()

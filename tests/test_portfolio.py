@@ -14,7 +14,7 @@ from django.utils import timezone
 from generations.models import Membership, Role
 from generations.selectors.portfolio import portfolio_rows
 from generations.services.reviews import review_record
-from generations.services.rollups import rollups_rebuild
+from generations.services.rollups import rollups_recompute
 
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
 
@@ -43,7 +43,7 @@ def _project(user, name, *, budget, plan, deadline=None, target=None, role=Role.
         )
         if verdict:
             review_record(take=take, reviewer=user, verdict=verdict)
-    rollups_rebuild(project_id=project.pk)
+    rollups_recompute(project_id=project.pk)
     return project
 
 

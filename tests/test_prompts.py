@@ -9,7 +9,7 @@ from django.urls import reverse
 from generations.models import PromptVersion
 from generations.selectors.prompts import parameters_diff, shot_lineage, word_diff
 from generations.services import reviews as review_services
-from generations.services.rollups import rollups_rebuild
+from generations.services.rollups import rollups_recompute
 
 from .factories import PromptVersionFactory, ShotFactory, TakeFactory
 
@@ -186,7 +186,7 @@ def test_the_lineage_page_counts_takes_per_version(lead, shot, members):
                 review_services.review_record(take=take, reviewer=members["lead"], verdict=verdict)
 
     # The lineage reads the rollups that a worker computes; run that step here.
-    rollups_rebuild(project_id=shot.project_id)
+    rollups_recompute(project_id=shot.project_id)
     counts = {v.number: (v.n_takes, v.n_reviewed, v.n_accepted) for v in shot_lineage(shot=shot)}
     assert counts == {1: (4, 3, 1), 2: (3, 2, 2), 3: (0, 0, 0)}
 

@@ -35,7 +35,7 @@ from generations.services.reviews import (
 )
 from generations.services.rollups import (
     rollups_compute,
-    rollups_rebuild,
+    rollups_recompute,
     rollups_refresh,
     rollups_rows,
     rollups_schedule,
@@ -217,7 +217,7 @@ def test_incremental_refresh_equals_full_rebuild(ops):
                 assert_consistent(project)
                 continue
             if kind == "rebuild":
-                rollups_rebuild(project_id=project.pk, ledger=step[1])
+                rollups_recompute(project_id=project.pk, ledger=step[1], write_all=step[1])
                 ledger_at = ProjectRollup.objects.get(project=project).ledger_at
                 assert_consistent(project)
                 continue
@@ -256,7 +256,7 @@ def test_incremental_refresh_equals_full_rebuild(ops):
         assert ProjectRollup.objects.get(project=project).ledger_at == ledger_at
         assert_consistent(project)
         incremental = rollups_rows(project_id=project.pk)
-        rollups_rebuild(project_id=project.pk, ledger=True)
+        rollups_recompute(project_id=project.pk, ledger=True)
         assert rollups_rows(project_id=project.pk) == incremental
         assert_consistent(project)
         transaction.set_rollback(True)
@@ -329,7 +329,7 @@ def test_writers_log_the_takes_they_change():
 def test_the_full_recompute_repairs_a_ledger_that_drifted():
     """A take inserted without a change log entry (a fixture, raw SQL) is invisible to the
     incremental path; the nightly full recompute notices and rebuilds the ledger."""
-    from generations.services.rollups import rollups_full_refresh
+    from generations.services.rollups import rollups_recompute
 
     project = ProjectFactory()
     version = PromptVersionFactory(shot=ShotFactory(project=project, name="s0"), number=1)
@@ -340,7 +340,7 @@ def test_the_full_recompute_repairs_a_ledger_that_drifted():
     TakeFactory(prompt_version=version, model="veo-3", created_at=DAY0)  # not logged
     rollups_refresh(project_id=project.pk)
     assert rollups_rows(project_id=project.pk)[("project", "", "")]["takes"] == 1
-    assert rollups_full_refresh(project_id=project.pk) > 0
+    assert rollups_recompute(project_id=project.pk) > 0
     assert ProjectRollup.objects.get(project=project).ledger_at > built
     assert_consistent(project)
     review_record(take=take, reviewer=reviewer, verdict="accept")

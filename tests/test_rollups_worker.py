@@ -97,22 +97,22 @@ def test_a_task_run_twice_leaves_the_same_rows(setup):
 
 
 def test_a_recompute_interrupted_midway_converges_after_the_retry(setup, monkeypatch):
-    """The worker 'dies' after deleting the old rows, inside the write transaction: the rows
-    roll back, the message is retried (acks_late, autoretry with backoff) and the numbers equal
-    a full recompute."""
+    """The worker 'dies' after deleting the old rows, inside the recompute's transaction: the
+    rows roll back, the message is retried (acks_late, autoretry with backoff) and the numbers
+    equal a full recompute."""
     project, lead, takes = setup
     review_record(take=takes[2], reviewer=lead, verdict="accept")
     calls = []
-    real_write_all = rollup_refresh._write_all
+    real_insert = rollup_refresh.sql.rows_insert
 
-    def crash_once(project_id, rows):
+    def crash_once(table, project_id):
         calls.append(project_id)
         if len(calls) == 1:
             rollup_refresh.RollupRow.objects.filter(project_id=project_id).delete()
             raise OperationalError("server closed the connection unexpectedly (simulated)")
-        return real_write_all(project_id, rows)
+        return real_insert(table, project_id)
 
-    monkeypatch.setattr(rollup_refresh, "_write_all", crash_once)
+    monkeypatch.setattr(rollup_refresh.sql, "rows_insert", crash_once)
     assert rollup_services.rollups_job_start(project_id=project.pk)
     rollups_recompute.delay(project.pk)
     assert wait_for(
@@ -176,13 +176,14 @@ def _test_database_url() -> str:
 @pytest.fixture
 def slow_worker(transactional_db, tmp_path):
     """Start `python -m tests.slow_worker` (prefork, one pool process) whose first recompute
-    stops mid-transaction (in the failure-tags query) for `sleep` seconds. It consumes a queue
-    of its own, named after this session's queue: the in-thread session worker, once started
-    by an earlier test, keeps consuming the session queue and would take the message.
+    stops mid-transaction (before the grouped rows are inserted) for `sleep` seconds. It
+    consumes a queue of its own, named after this session's queue: the in-thread session
+    worker, once started by an earlier test, keeps consuming the session queue and would take
+    the message.
     Yields start(sleep) -> (process, marker, queue)."""
     started = []
 
-    def start(sleep: float):
+    def start(sleep: float, **extra_env: str):
         queue = f"{celery_app.conf.task_default_queue}-prefork"
         with celery_app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
@@ -200,6 +201,7 @@ def slow_worker(transactional_db, tmp_path):
             "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
             "SLOW_WORKER_MARKER": str(marker),
             "SLOW_WORKER_SLEEP": str(sleep),
+            **extra_env,
         }
         log = (tmp_path / "worker.log").open("wb")  # read it when a test here fails
         proc = subprocess.Popen(
@@ -238,7 +240,7 @@ def test_a_worker_killed_mid_recompute_redelivers_and_converges(slow_worker, fix
     assert rollup_services.rollups_job_start(project_id=project.pk)
     rollups_recompute.apply_async(args=[project.pk], queue=queue)
 
-    assert wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=10)
+    assert wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=45)
     child = int(marker.read_text())
     assert child != proc.pid  # the pool process, not the parent
     assert ProjectRollup.objects.get(project=project).job_state == JobState.RUNNING
@@ -273,8 +275,8 @@ def test_the_recompute_bar_moves_while_the_worker_runs(client, slow_worker, fixt
     def bar(html: str) -> int:
         return int(re.search(r'<progress id="recompute-bar" max="100" value="(\d+)"', html)[1])
 
-    # The worker sits in the failure-tags query, inside its REPEATABLE READ transaction.
-    assert wait_for(marker.exists, timeout=10)
+    # The worker sits before the grouped rows are inserted, inside its REPEATABLE READ snapshot.
+    assert wait_for(marker.exists, timeout=45)
     page = client.get(reverse("dashboard", args=[project.slug, "producer"])).content.decode()
     assert 0 < bar(page) < 100 and "Recompute: Running" in page
     assert 'hx-trigger="every 1s"' in page  # the page polls the bar
@@ -290,7 +292,7 @@ def test_the_recompute_bar_moves_while_the_worker_runs(client, slow_worker, fixt
     assert wait_for(finished, timeout=10, every=0.05)
     middle = [html for percent, html in seen if 0 < percent < 100]
     assert middle, sorted({percent for percent, _ in seen})
-    assert "Computing failure tags" in middle[0] and 'hx-trigger="every 1s"' in middle[0]
+    assert "Computing every dimension" in middle[0] and 'hx-trigger="every 1s"' in middle[0]
     assert seen[-1][0] == 100 and 'hx-trigger="every 1s"' not in seen[-1][1]
     assert [p for p, _ in seen] == sorted(p for p, _ in seen)  # the bar never goes back
     # The durable record agrees once the worker is done; the rows are a full recompute.

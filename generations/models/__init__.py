@@ -11,6 +11,7 @@ from .rollups import (
     JobState,
     ProjectRollup,
     RollupChange,
+    RollupCount,
     RollupRow,
     TakeContribution,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "JobState",
     "ProjectRollup",
     "RollupChange",
+    "RollupCount",
     "RollupRow",
     "TakeContribution",
     "FailureTag",

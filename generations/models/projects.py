@@ -108,6 +108,8 @@ class Shot(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="shot_unique_name")]
+        # The newest shots of a project page (they may have no takes, so no rollup row, yet).
+        indexes = [models.Index(fields=["project", "-id"], name="shot_newest")]
 
     def __str__(self) -> str:
         return self.name

@@ -49,6 +49,14 @@ class RollupRow(models.Model):
                 fields=["project", "dimension", "key", "key2"], name="rollup_row_unique"
             )
         ]
+        indexes = [
+            # Top rows and cursor pages by takes (the default order of every dimension table).
+            models.Index(
+                fields=["project", "dimension", "takes", "key", "key2"], name="rollup_row_by_takes"
+            ),
+            # The rows of one shot (its versions, its failure tags) without scanning the project.
+            models.Index(fields=["project", "dimension", "key2"], name="rollup_row_by_key2"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.project_id}:{self.dimension}:{self.key}:{self.key2}"
@@ -90,9 +98,31 @@ class ProjectRollup(models.Model):
     # When the contributions ledger was last rebuilt from SQL; None: the incremental refresh
     # has nothing to subtract from yet and falls back to a full recompute.
     ledger_at = models.DateTimeField(null=True, blank=True)
+    # The last refresh that failed (time limit, statement timeout, lost connection): shown on the
+    # dashboards until a refresh succeeds; the task itself is retried.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=300, blank=True)
 
     def __str__(self) -> str:
         return f"rollup of project {self.project_id} (rev {self.revision})"
+
+
+class RollupCount(models.Model):
+    """How many rollup rows a project has per dimension, written with the rows (in the same
+    snapshot), so "and N more" on a page costs one indexed read instead of a count over 100k
+    rows."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "dimension"], name="rollup_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.dimension}: {self.rows} rows"
 
 
 class RollupChange(models.Model):

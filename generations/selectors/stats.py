@@ -8,59 +8,31 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ..models import Dimension, Project, ProjectRollup, RollupRow
+from django.db.models import Sum
 
-Z95 = 1.959964
+from ..models import Dimension, Project, ProjectRollup, RollupCount, RollupRow
+from .stats_numbers import (  # noqa: F401  (wilson_ci95 re-exported for tests and callers)
+    MONEY_DIGITS,
+    wilson_ci95,
+)
+from .stats_numbers import acceptance as _acceptance
+from .stats_numbers import costs as _costs
+from .stats_numbers import money as _money
+from .stats_numbers import ratio as _ratio
+from .stats_tables import (  # noqa: F401  (re-exported: the API imports them from here)
+    STATS_DIMENSIONS,
+    TABLES,
+    StatsQueryError,
+    UnknownDimension,
+    stats_dimension_page,
+    stats_failures_by_top_shots,
+    stats_shot_versions,
+    stats_top,
+)
+
 # Practitioners report 10–20% acceptance on a first pass of prompts (SPEC §1).
 FIRST_PASS_BAND = (0.10, 0.20)
 BURN_WINDOW_DAYS = 14
-RATE_DIGITS = 4
-MONEY_DIGITS = 4
-
-
-def _money(value) -> float:
-    return round(float(value), MONEY_DIGITS)
-
-
-def _ratio(num, den, digits: int = RATE_DIGITS) -> float | None:
-    return round(float(num) / float(den), digits) if den else None
-
-
-def wilson_ci95(accepted: int, reviewed: int) -> list[float] | None:
-    """Wilson score interval at z = 1.959964; None when nothing is reviewed."""
-    if not reviewed:
-        return None
-    n, p, z2 = reviewed, accepted / reviewed, Z95 * Z95
-    denom = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    # Rounded outwards (as in the SPEC example), so the printed interval still covers 95%.
-    scale = 10**RATE_DIGITS
-    low = math.floor(max(0.0, centre - half) * scale) / scale
-    high = math.ceil(min(1.0, centre + half) * scale) / scale
-    return [low, high]
-
-
-def _acceptance(row: dict) -> dict:
-    reviewed, accepted = row["reviewed"], row["accepted"]
-    return {
-        "takes": row["takes"],
-        "reviewed": reviewed,
-        "accepted": accepted,
-        "rejected": reviewed - accepted,
-        "acceptance_rate": _ratio(accepted, reviewed),
-        "acceptance_ci95": wilson_ci95(accepted, reviewed),
-    }
-
-
-def _costs(row: dict) -> dict:
-    spend = row["spend_usd"]
-    return {
-        "spend_usd": _money(spend),
-        "accepted_seconds": float(row["accepted_seconds"]),
-        "cost_per_accepted_usd": _ratio(spend, row["accepted"], MONEY_DIGITS),
-        "cost_per_accepted_second_usd": _ratio(spend, row["accepted_seconds"], MONEY_DIGITS),
-    }
 
 
 def _band_position(rate: float | None) -> str | None:
@@ -146,15 +118,29 @@ def _forecast(project: Project, total: dict, days: list[dict]) -> dict:
     return out
 
 
+# The summary reads only the dimensions whose row count does not grow with the project: the
+# total, passes, models, days and failure tags (the taxonomy is small). Shots, prompt versions,
+# reviewers, tags by shot and tag pairs are served a page at a time by `stats_dimension_page`.
+SUMMARY_DIMENSIONS = (
+    Dimension.PROJECT, Dimension.PASS, Dimension.MODEL, Dimension.DAY, Dimension.TAG,
+    Dimension.TAG_MODEL, Dimension.TAG_PASS,
+)  # fmt: skip
+
+
 def project_stats(*, project: Project) -> dict:
-    """SPEC §4 as a dict ready for JSON: exactly its keys, plus a few more the dashboards use."""
+    """SPEC §4 as a dict ready for JSON: exactly its keys, plus a few more the dashboards use.
+    Four indexed queries whatever the size of the project; the response is a few KB."""
     state = ProjectRollup.objects.filter(project=project).first()
     by_dim: dict[str, list[dict]] = defaultdict(list)
-    for row in RollupRow.objects.filter(project=project).values(
-        "dimension", "key", "key2", "label", "takes", "reviewed", "accepted", "spend_usd",
-        "accepted_seconds", "pairs", "agreed",
+    for row in RollupRow.objects.filter(project=project, dimension__in=SUMMARY_DIMENSIONS).values(
+        "dimension", "key", "key2", "takes", "reviewed", "accepted", "spend_usd",
+        "accepted_seconds",
     ):  # fmt: skip
         by_dim[row["dimension"]].append(row)
+    agreement = RollupRow.objects.filter(project=project, dimension=Dimension.REVIEWER).aggregate(
+        pairs=Sum("pairs"), agreed=Sum("agreed")
+    )
+    counts = dict(RollupCount.objects.filter(project=project).values_list("dimension", "rows"))
     total = (by_dim[Dimension.PROJECT] or [EMPTY])[0]
     passes = {int(r["key"]): r for r in by_dim[Dimension.PASS]}
     first = passes.get(1, EMPTY)
@@ -176,22 +162,11 @@ def project_stats(*, project: Project) -> dict:
             grouped[row["key2"]][row["key"]] = row["takes"]
         return {k: _sorted_counts(v) for k, v in sorted(grouped.items())}
 
-    reviewers = {}
-    for row in sorted(by_dim[Dimension.REVIEWER], key=lambda r: r["label"]):
-        reviewers[row["label"]] = {
-            "reviews": row["reviewed"],
-            "accepted": row["accepted"],
-            "share_accepted": _ratio(row["accepted"], row["reviewed"]),
-            "compared": row["pairs"],
-            "agreed": row["agreed"],
-            "agreement": _ratio(row["agreed"], row["pairs"]),
-        }
-    pairs = sum(r["pairs"] for r in by_dim[Dimension.REVIEWER]) // 2
-    agreed = sum(r["agreed"] for r in by_dim[Dimension.REVIEWER]) // 2
-
+    # Each pair is counted once from either side.
+    pairs, agreed = (agreement["pairs"] or 0) // 2, (agreement["agreed"] or 0) // 2
     spend = total["spend_usd"]
     budget = project.budget_usd
-    out = {
+    return {
         **_acceptance(total),
         "first_pass": {
             **_acceptance(first),
@@ -203,41 +178,19 @@ def project_stats(*, project: Project) -> dict:
             r["key"]: {**_acceptance(r), **_costs(r)}
             for r in sorted(by_dim[Dimension.MODEL], key=lambda r: r["key"])
         },
-        "by_shot": {
-            r["label"]: {**_acceptance(r), **_costs(r)}
-            for r in sorted(by_dim[Dimension.SHOT], key=lambda r: r["label"])
-        },
-        "by_prompt_version": {
-            r["label"]: {
-                "shot": r["label"].rsplit(" v", 1)[0],
-                "version_id": int(r["key"]),
-                **_acceptance(r),
-                **_costs(r),
-            }
-            for r in sorted(
-                by_dim[Dimension.VERSION],
-                key=lambda r: (r["label"].rsplit(" v", 1)[0], int(r["key"])),
-            )
-        },
         **_costs(total),
         "failure_breakdown": _sorted_counts({r["key"]: r["takes"] for r in by_dim[Dimension.TAG]}),
         "failure_by_model": tag_counts(Dimension.TAG_MODEL),
         "failure_by_pass": dict(
             sorted(tag_counts(Dimension.TAG_PASS).items(), key=lambda kv: int(kv[0]))
         ),
-        "failure_by_shot": tag_counts(Dimension.TAG_SHOT),
-        "tag_cooccurrence": [
-            {"tags": [r["key"], r["key2"]], "takes": r["takes"]}
-            for r in sorted(
-                by_dim[Dimension.TAG_PAIR], key=lambda r: (-r["takes"], r["key"], r["key2"])
-            )
-        ],
-        "by_reviewer": reviewers,
         "reviewer_agreement": {"pairs": pairs, "agreed": agreed, "rate": _ratio(agreed, pairs)},
         "burn_by_day": days,
         "budget_usd": float(budget) if budget is not None else None,
         "budget_used": _ratio(spend, budget) if budget else None,
         "forecast": _forecast(project, total, days),
+        # How many rows each paginated table has: GET /api/v1/projects/<slug>/stats/<name>.
+        "dimensions": {name: counts.get(table.dimension, 0) for name, table in TABLES.items()},
         "computed_at": (
             state.computed_at.isoformat().replace("+00:00", "Z")
             if state and state.computed_at
@@ -245,7 +198,6 @@ def project_stats(*, project: Project) -> dict:
         ),
         "revision": state.revision if state else 0,
     }
-    return out
 
 
 def rollup_state(*, project: Project) -> ProjectRollup | None:

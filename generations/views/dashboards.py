@@ -5,16 +5,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import get_project
 from ..models import JobState
 from ..selectors.forecast import deadline_status
-from ..selectors.stats import FIRST_PASS_BAND, project_stats, rollup_state
+from ..selectors.stats import (
+    FIRST_PASS_BAND,
+    TABLES,
+    StatsQueryError,
+    project_stats,
+    rollup_state,
+    stats_dimension_page,
+    stats_failures_by_top_shots,
+    stats_shot_versions,
+    stats_top,
+)
 from ..services import rollups as rollup_services
 from . import charts
 
+# Rows a page shows of a table that grows with the project; the rest is one link away.
+TOP_ROWS = 10
 KINDS = {"producer": "Producer", "creative": "Creative", "editor": "Editor"}
 TEMPLATE = "generations/dashboards/dashboard.html"
 
@@ -31,7 +44,7 @@ def _alert(used: float | None) -> tuple[str, str] | None:
     return None
 
 
-def _producer(stats: dict, request) -> dict:
+def _producer(stats: dict, request, project) -> dict:
     forecast = stats["forecast"]
     forecast_to = None
     if forecast["run_out_date"] and stats["budget_usd"] and stats["burn_by_day"]:
@@ -58,12 +71,11 @@ def _producer(stats: dict, request) -> dict:
     }
 
 
-def _creative(stats: dict, request) -> dict:
+def _creative(stats: dict, request, project) -> dict:
     passes = [(f"pass {k}", v["acceptance_rate"], v["acceptance_ci95"])
               for k, v in stats["by_pass"].items()]  # fmt: skip
-    shots = sorted({v["shot"] for v in stats["by_prompt_version"].values()})
-    shot = request.GET.get("shot") or (shots[0] if shots else "")
-    versions = {k: v for k, v in stats["by_prompt_version"].items() if v["shot"] == shot}
+    top_shots = stats_top(project=project, dimension="shots", limit=TOP_ROWS)
+    shot = stats_shot_versions(project=project, name=request.GET.get("shot", ""), top=top_shots)
     return {
         "band": FIRST_PASS_BAND,
         "pass_chart": charts.interval_chart(
@@ -72,30 +84,42 @@ def _creative(stats: dict, request) -> dict:
             x_label="Pass",
             band=FIRST_PASS_BAND,
         ),  # fmt: skip
-        "shots": shots,
-        "picked_shot": shot,
-        "versions": versions,
+        "top_shots": table_context(project, top_shots),
+        "picked_shot": shot["name"] if shot else "",
+        "shot_missing": shot is None and bool(request.GET.get("shot")),
+        "versions": table_context(project, shot["versions"]) if shot else None,
         "version_chart": charts.interval_chart(
             [
-                (k.rsplit(" ", 1)[-1], v["acceptance_rate"], v["acceptance_ci95"])
-                for k, v in versions.items()
+                (v["prompt_version"].rsplit(" ", 1)[-1], v["acceptance_rate"], v["acceptance_ci95"])
+                for v in shot["versions"]["results"]
             ],
-            title=f"Acceptance by prompt version in {shot}",
+            title=f"Acceptance by prompt version in {shot['name']}",
             x_label="Prompt version",
-        ),  # fmt: skip
+        )
+        if shot
+        else "",  # fmt: skip
+        "reviewers": table_context(
+            project, stats_top(project=project, dimension="reviewers", limit=TOP_ROWS)
+        ),
         "pareto": charts.pareto_chart(stats["failure_breakdown"], title="Why takes fail (Pareto)"),
     }
 
 
-def _editor(stats: dict, request) -> dict:
-    by_shot = stats["failure_by_shot"]
+def _editor(stats: dict, request, project) -> dict:
     tags = list(stats["failure_breakdown"])
-    rows = sorted(by_shot, key=lambda s: -sum(by_shot[s].values()))
-    values = {(s, t): n for s, counts in by_shot.items() for t, n in counts.items()}
+    worst = stats_failures_by_top_shots(project=project, shots=TOP_ROWS)
+    rows, values = worst["shots"], worst["cells"]
     return {
         "tags": tags,
-        "rows": [(s, [by_shot[s].get(t, 0) for t in tags], sum(by_shot[s].values())) for s in rows],
-        "heatmap": charts.heatmap(rows, tags, values, title="Failure tags by shot"),
+        "rows": [
+            (s, [values.get((s, t), 0) for t in tags], sum(values.get((s, t), 0) for t in tags))
+            for s in rows
+        ],
+        "heatmap": charts.heatmap(rows, tags, values, title="Failure tags by shot (top shots)"),
+        "tag_cells": worst["total"],
+        "pairs": table_context(
+            project, stats_top(project=project, dimension="tag_pairs", limit=15)
+        ),
     }
 
 
@@ -125,7 +149,7 @@ def _context(request, access, kind: str) -> dict:
         "deadline": deadline_status(
             forecast=stats["forecast"], deadline=access.project.deadline, today=timezone.localdate()
         ),
-        **BUILDERS[kind](stats, request),
+        **BUILDERS[kind](stats, request, access.project),
     }
 
 
@@ -137,6 +161,69 @@ def dashboard(request, slug, kind):
     access = get_project(request, slug)
     template = f"{TEMPLATE}#panel" if request.htmx else TEMPLATE
     return render(request, template, _context(request, access, kind))
+
+
+def table_context(project, page: dict) -> dict:
+    """A page of `stats_dimension_page` ready for the table partial: cells in column order, and
+    a link to the shot where the row is one."""
+    columns = TABLES[page["dimension"]].columns
+    rows = []
+    for row in page["results"]:
+        link = (
+            reverse("shot_detail", args=[project.slug, row["shot_id"]])
+            if "shot_id" in row
+            else None
+        )
+        rows.append({"link": link, "cells": [(row[c.field], c.numeric) for c in columns]})
+    return {**page, "columns": columns, "rows": rows}
+
+
+@login_required
+@require_GET
+def stats_table(request, slug, dimension):
+    """Every row of a dimension, a page at a time, with a search and a sort."""
+    access = get_project(request, slug)
+    try:
+        page = stats_dimension_page(
+            project=access.project,
+            dimension=dimension,
+            sort=request.GET.get("sort"),
+            q=request.GET.get("q"),
+            cursor=request.GET.get("cursor"),
+            limit=request.GET.get("limit", 50),
+        )
+    except StatsQueryError as exc:
+        if dimension not in TABLES:
+            raise Http404("No such table") from exc
+        return render(
+            request,
+            "generations/dashboards/table.html",
+            {"project": access.project, "access": access, "tab": "dashboards", "error": exc,
+             "dimension": dimension, "title": TABLES[dimension].title},
+            status=400,
+        )  # fmt: skip
+    return render(
+        request,
+        "generations/dashboards/table.html",
+        {
+            "project": access.project,
+            "access": access,
+            "tab": "dashboards",
+            "dimension": dimension,
+            "title": page["title"],
+            "page": table_context(access.project, page),
+            "sorts": SORT_CHOICES,
+        },
+    )
+
+
+SORT_CHOICES = [
+    ("-takes", "Most takes"),
+    ("-spend", "Most spend"),
+    ("-accepted", "Most accepted"),
+    ("-reviewed", "Most reviewed"),
+    ("name", "Name"),
+]
 
 
 @login_required

@@ -47,7 +47,7 @@ def project_overview_context(access, **extra) -> dict:
         "access": access,
         "tab": "overview",
         "summary": project_selectors.project_summary(project=project),
-        "shots": project_selectors.project_shots(project=project),
+        "top": project_selectors.project_top_shots(project=project),
         "members": project_selectors.project_members(project=project),
         **extra,
     }

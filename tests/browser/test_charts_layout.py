@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from generations.models import FailureTag
 from generations.services.reviews import review_record
-from generations.services.rollups import rollups_rebuild
+from generations.services.rollups import rollups_recompute
 
 from ..factories import PromptVersionFactory, ShotFactory, TakeFactory
 
@@ -79,7 +79,7 @@ def busy_project(project, members):
                         take=take, reviewer=lead, verdict="reject", tags=[tags[n % len(tags)]]
                     )
                 n += 1
-    rollups_rebuild(project_id=project.pk)
+    rollups_recompute(project_id=project.pk)
     return project
 
 

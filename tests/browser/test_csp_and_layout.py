@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from generations.models import FailureTag, Take
 from generations.services.reviews import note_add, review_record
-from generations.services.rollups import rollups_rebuild
+from generations.services.rollups import rollups_recompute
 
 from ..factories import PromptVersionFactory, ShotFactory
 from .conftest import wait_until_ready
@@ -50,7 +50,7 @@ def test_main_pages_raise_no_csp_violation(
     note_add(take=first, author=owner, seconds=0.5, text="hand melts", tag_slug="anatomy")
     flicker = FailureTag.objects.filter(slug="flicker")
     review_record(take=second, reviewer=owner, verdict="reject", tags=flicker)
-    rollups_rebuild(project_id=project.pk)
+    rollups_recompute(project_id=project.pk)
     slug = project.slug
     pages = [
         reverse("project_list"),

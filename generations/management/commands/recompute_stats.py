@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from generations.models import Project
-from generations.services.rollups import rollups_rebuild, rollups_refresh
+from generations.services.rollups import rollups_recompute, rollups_refresh
 
 
 class Command(BaseCommand):
@@ -23,9 +23,11 @@ class Command(BaseCommand):
             projects = projects.filter(slug=slug)
             if not projects.exists():
                 raise CommandError(f"No project {slug!r}.")
-        rebuild = rollups_refresh if incremental else rollups_rebuild
         for project in projects:
             started = time.perf_counter()
-            rows = rebuild(project_id=project.pk)
+            if incremental:
+                rows = rollups_refresh(project_id=project.pk)
+            else:
+                rows = rollups_recompute(project_id=project.pk, write_all=True)
             elapsed = (time.perf_counter() - started) * 1000
             self.stdout.write(f"{project.slug}: {rows} rows written in {elapsed:.1f} ms")

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ...models import JobState, ProjectRollup
-from .refresh import rollups_rebuild
+from .refresh import rollups_recompute
 from .schedule import STALE_QUEUE
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,6 @@ def rollups_job_run(*, project_id: int) -> int | None:
         _report(project_id, max(0, min(100, percent)), message[:300], JobState.RUNNING)
 
     rollups_job_progress(project_id=project_id, percent=0, message="Starting…")
-    written = rollups_rebuild(project_id=project_id, progress=progress)
+    written = rollups_recompute(project_id=project_id, progress=progress)
     rollups_job_progress(project_id=project_id, percent=100, message="Done.", state=JobState.DONE)
     return written

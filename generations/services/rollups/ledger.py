@@ -20,7 +20,6 @@ from itertools import combinations
 from django.db import connection
 
 from ...models import (
-    Dimension,
     FailureTag,
     PromptVersion,
     Review,
@@ -30,6 +29,7 @@ from ...models import (
     Verdict,
 )
 from ...models.reviews import JUDGEMENTS
+from .rules import PAIRS, REVIEWERS, TAGS, TAKES, rules_of
 from .types import RowKey
 
 COLUMNS = (
@@ -124,12 +124,22 @@ def _sql(template: str, **extra) -> str:
     )
 
 
+def rebuild_select() -> str:
+    """The SELECT of the ledger rebuild (for EXPLAIN)."""
+    sql = _sql(_REBUILD)
+    return sql[sql.index("SELECT") :]
+
+
 def ledger_rebuild(*, project_id: int) -> int:
-    """Replace the project's ledger from the current data: two statements, no loop over takes."""
+    """Replace the project's ledger from the current data: two statements, no loop over takes,
+    then ANALYZE the ledger (a bulk write: autovacuum may be off or late, and the incremental
+    refresh looks entries up by take)."""
     with connection.cursor() as cursor:
         cursor.execute(_sql("DELETE FROM {ledger} WHERE project_id = %s"), [project_id])
         cursor.execute(_sql(_REBUILD), {"project": project_id})
-        return cursor.rowcount
+        written = cursor.rowcount
+        cursor.execute(_sql("ANALYZE {ledger}"))
+        return written
 
 
 def ledger_swap(*, project_id: int, take_ids: list[int]) -> tuple[list[dict], list[dict]]:
@@ -165,28 +175,36 @@ Part = tuple[RowKey, str | None, tuple]
 ONE = (1, 0, 0, Decimal(0), Decimal(0), 0, 0)
 
 
+def _part(rule, names: dict, numbers: tuple) -> Part:
+    key, key2 = rule.key(names)
+    return (rule.dimension, key, key2), None if rule.label_lookup else rule.label(names), numbers
+
+
 def contribution_parts(entry: dict) -> Iterator[Part]:
+    """What one take adds to each row, by the same rules (`rules.RULES`) as the grouped
+    queries."""
     verdict = entry["verdict"]
     reviewed, accepted = int(verdict in JUDGEMENTS), int(verdict == Verdict.ACCEPT)
     seconds = (entry["duration_s"] or Decimal(0)) if accepted else Decimal(0)
     take = (1, reviewed, accepted, entry["cost_usd"], seconds, 0, 0)
-    shot, model, pass_ = entry["shot_name"], entry["model"], str(entry["pass_number"])
-    version = f"{shot} v{entry['version_number']}"
-    day = entry["day"].isoformat()
-    yield (Dimension.VERSION, str(entry["version_id"]), str(entry["shot_id"])), version, take
-    yield (Dimension.SHOT, str(entry["shot_id"]), ""), shot, take
-    yield (Dimension.MODEL, model, ""), model, take
-    yield (Dimension.PROJECT, "", ""), "", take
-    yield (Dimension.PASS, pass_, ""), pass_, take
-    yield (Dimension.DAY, day, ""), day, take
-    tags = entry["tags"] if verdict == Verdict.REJECT else []
+    names = {
+        "version_id": entry["version_id"],
+        "version_number": entry["version_number"],
+        "shot_id": entry["shot_id"],
+        "shot_name": entry["shot_name"],
+        "model": entry["model"],
+        "pass_number": entry["pass_number"],
+        "day": entry["day"],
+    }
+    for rule in rules_of(TAKES):
+        yield _part(rule, names, take)
+    tags = sorted(entry["tags"]) if verdict == Verdict.REJECT else []
     for slug in tags:
-        yield (Dimension.TAG, slug, ""), None, ONE
-        yield (Dimension.TAG_MODEL, slug, model), slug, ONE
-        yield (Dimension.TAG_PASS, slug, pass_), slug, ONE
-        yield (Dimension.TAG_SHOT, slug, shot), slug, ONE
-    for first, second in combinations(sorted(tags), 2):
-        yield (Dimension.TAG_PAIR, first, second), f"{first} + {second}", ONE
+        for rule in rules_of(TAGS):
+            yield _part(rule, {**names, "tag_slug": slug, "tag_name": None}, ONE)
+    for first, second in combinations(tags, 2):
+        for rule in rules_of(PAIRS):
+            yield _part(rule, {"first": first, "second": second}, ONE)
     judged = entry["reviews"]
     n = len(judged)
     agreeing = sum(1 for _, _, latest in judged.values() if latest == Verdict.ACCEPT)
@@ -195,7 +213,8 @@ def contribution_parts(entry: dict) -> Iterator[Part]:
         if n > 1:
             pairs = n - 1
             agreed = agreeing - 1 if latest == Verdict.ACCEPT else n - agreeing - 1
-        yield (Dimension.REVIEWER, str(reviewer_id), ""), None, (0, count, ok, 0, 0, pairs, agreed)
+        for rule in rules_of(REVIEWERS):
+            yield _part(rule, {"reviewer_id": reviewer_id}, (0, count, ok, 0, 0, pairs, agreed))
 
 
 def contribution_delta(

@@ -1,189 +1,42 @@
 """Refreshing a project's rollup rows: incrementally from the change log and the contributions
 ledger, or fully with the grouped queries of `compute`.
 
-Refreshes of one project are serialized by a PostgreSQL advisory lock (not a lock on the
-ProjectRollup row: writers bump that row, and must never wait for a refresh) and each runs in
-one REPEATABLE READ snapshot, taken after the lock, so the rows, the ledger and the change log it
-consumes all describe the same data. A change committed after the snapshot stays in the log for
+Refreshes of one project run one at a time, each in one REPEATABLE READ snapshot taken after
+the project's advisory lock (`guard`), so the rows, the ledger and the change log it consumes
+all describe the same data. A change committed after the snapshot stays in the log for
 the next refresh; a take processed twice contributes nothing the second time (the ledger holds
 states, not deltas)."""
 
 import logging
 import time
-from collections import defaultdict
-from contextlib import contextmanager
-from decimal import Decimal
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from ...models import Dimension, FailureTag, Project, ProjectRollup, RollupChange, RollupRow
+from ...models import (
+    Project,
+    ProjectRollup,
+    Review,
+    RollupChange,
+    RollupCount,
+    RollupRow,
+    Shot,
+    Take,
+    TakeContribution,
+)
+from . import sql
 from .compute import rollups_compute
+from .guard import bulk_plans, postgres, serialized
 from .ledger import contribution_delta, ledger_rebuild, ledger_swap
-from .types import NUMBERS, VALUE_FIELDS, Progress, RowKey
+from .types import VALUE_FIELDS, Progress, RowKey
+from .write import LedgerDrift, apply_delta, existing_rows, rows_write_all, rows_write_diff
 
 log = logging.getLogger(__name__)
 
-# pg_advisory_lock(class, project id): the class keeps our keys apart from other users'.
-LOCK_CLASS = 7301
 # Past this many changed takes a grouped recompute is cheaper than swapping their entries.
 MAX_INCREMENTAL_TAKES = 20_000
-ZERO = (0, 0, 0, Decimal(0), Decimal(0), 0, 0)
-
-
-class LedgerDrift(Exception):
-    """The ledger and the rows disagree (data written without a change log entry)."""
-
-
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-@contextmanager
-def _serialized(project_id: int):
-    """One refresh of this project at a time, in one snapshot taken after the lock."""
-    if not _postgres():
-        with transaction.atomic():
-            yield
-        return
-    if connection.in_atomic_block:  # inside a caller's transaction (tests): its snapshot
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, project_id])
-            yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_CLASS, project_id])
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, project_id])
-        except DatabaseError:  # the session is gone, and its lock with it
-            log.warning("could not release the rollups lock of project %s", project_id)
-
-
-# --- writing rows --------------------------------------------------------------------------
-
-
-def _existing(project_id: int, only: Q | None = None) -> dict[RowKey, RollupRow]:
-    rows = RollupRow.objects.filter(project_id=project_id)
-    if only is not None:
-        rows = rows.filter(only)
-    return {(r.dimension, r.key, r.key2): r for r in rows.select_for_update()}
-
-
-def _numbers(values) -> tuple:
-    if isinstance(values, RollupRow):
-        return tuple(getattr(values, f) for f in NUMBERS)
-    return tuple(values[f] for f in NUMBERS)
-
-
-def _kept(key: RowKey, values) -> bool:
-    """Whether the grouped queries produce this row: any group with a take or a review, and
-    always the project total (zeros for an empty project)."""
-    return key[0] == Dimension.PROJECT or any(values)
-
-
-def _same(row: RollupRow, data: dict) -> bool:
-    return all(getattr(row, f) == data[f] for f in VALUE_FIELDS)
-
-
-def _write_diff(project_id: int, rows: dict[RowKey, dict], existing: dict) -> int:
-    """Insert new rows, update changed ones, delete the ones that no longer exist."""
-    existing = dict(existing)
-    new, changed = [], []
-    for key, data in rows.items():
-        row = existing.pop(key, None)
-        if row is None:
-            new.append(
-                RollupRow(project_id=project_id, dimension=key[0], key=key[1], key2=key[2], **data)
-            )
-        elif not _same(row, data):
-            for field, value in data.items():
-                setattr(row, field, value)
-            changed.append(row)
-    RollupRow.objects.bulk_create(new, batch_size=2000)
-    RollupRow.objects.bulk_update(changed, VALUE_FIELDS, batch_size=2000)
-    if existing:
-        RollupRow.objects.filter(pk__in=[r.pk for r in existing.values()]).delete()
-    return len(new) + len(changed) + len(existing)
-
-
-def _write_all(project_id: int, rows: dict[RowKey, dict]) -> int:
-    RollupRow.objects.filter(project_id=project_id).delete()
-    RollupRow.objects.bulk_create(
-        [
-            RollupRow(project_id=project_id, dimension=k[0], key=k[1], key2=k[2], **d)
-            for k, d in rows.items()
-        ],
-        batch_size=2000,
-    )
-    return len(rows)
-
-
-def _labels(labels: dict[RowKey, str | None]) -> dict[RowKey, str]:
-    """The labels `compute` gives: tag names and reviewer emails need one lookup each."""
-    tags = {k[1] for k, label in labels.items() if label is None and k[0] == "tag"}
-    users = {k[1] for k, label in labels.items() if label is None and k[0] == "reviewer"}
-    names = dict(FailureTag.objects.filter(slug__in=tags).values_list("slug", "name"))
-    people = {
-        str(pk): email or username
-        for pk, email, username in get_user_model()
-        .objects.filter(pk__in=[int(u) for u in users])
-        .values_list("pk", "email", "username")
-    }
-    out = {}
-    for key, label in labels.items():
-        if label is None:
-            label = names.get(key[1], key[1]) if key[0] == "tag" else people.get(key[1], "")
-        out[key] = str(label or key[1])[:300]
-    return out
-
-
-def _apply_delta(project_id: int, delta: dict[RowKey, list], labels: dict) -> int:
-    """Add each row's delta; insert rows that appear, delete rows that fall to zero (the
-    grouped queries produce no row for an empty group)."""
-    touched = {key: numbers for key, numbers in delta.items() if any(numbers)}
-    if not touched:
-        return 0
-    keys_by_dimension: dict[str, set[str]] = defaultdict(set)
-    for dimension, key, _ in touched:
-        keys_by_dimension[dimension].add(key)
-    only = Q()
-    for dimension, keys in keys_by_dimension.items():
-        only |= Q(dimension=dimension, key__in=keys)
-    existing = _existing(project_id, only)
-    labels = _labels({k: v for k, v in labels.items() if k in touched})
-    new, changed, gone = [], [], []
-    for key, numbers in touched.items():
-        row = existing.get(key)
-        current = _numbers(row) if row else ZERO
-        values = [a + b for a, b in zip(current, numbers, strict=True)]
-        if any(v < 0 for v in values) or (row is None and key not in labels):
-            raise LedgerDrift(f"project {project_id}: row {key} would become {values}")
-        if not _kept(key, values):
-            gone.append(row.pk)
-            continue
-        if row is None:
-            row = RollupRow(project_id=project_id, dimension=key[0], key=key[1], key2=key[2])
-            new.append(row)
-        else:
-            changed.append(row)
-        for field, value in zip(NUMBERS, values, strict=True):
-            setattr(row, field, value)
-        if key in labels:
-            row.label = labels[key]
-    RollupRow.objects.bulk_create(new)
-    RollupRow.objects.bulk_update(changed, VALUE_FIELDS)
-    if gone:
-        RollupRow.objects.filter(pk__in=gone).delete()
-    return len(new) + len(changed) + len(gone)
 
 
 # --- the two paths -------------------------------------------------------------------------
@@ -205,10 +58,12 @@ def _consume(changes: list[tuple[int, int]]) -> None:
 def _incremental(project_id: int) -> int | None:
     """Fold the logged changes into the rows; None when only a full recompute can (no ledger
     yet, or too many changes to be worth it). Raises LedgerDrift (rolled back)."""
-    with _serialized(project_id):
+    with serialized(project_id):
         state = ProjectRollup.objects.filter(project_id=project_id).values("ledger_at").first()
         if state is None or state["ledger_at"] is None:
             return None
+        if not RollupCount.objects.filter(project_id=project_id).exists():
+            return None  # rows older than the counts: one full recompute writes them
         changes = _pending(project_id, limit=MAX_INCREMENTAL_TAKES + 1)
         take_ids = sorted({take_id for _, take_id in changes})
         if len(changes) > MAX_INCREMENTAL_TAKES:
@@ -216,7 +71,7 @@ def _incremental(project_id: int) -> int | None:
         if not take_ids:
             return 0
         old, new = ledger_swap(project_id=project_id, take_ids=take_ids)
-        written = _apply_delta(project_id, *contribution_delta(old, new))
+        written = apply_delta(project_id, *contribution_delta(old, new))
         _consume(changes)
         return written
 
@@ -224,61 +79,176 @@ def _incremental(project_id: int) -> int | None:
 def _full(
     project_id: int, *, write_all: bool, rebuild_ledger: bool, progress: Progress
 ) -> tuple[int, bool] | None:
-    """Every row from the grouped queries. The ledger follows in the same snapshot: the entries
-    of the logged takes are swapped, and if the rows that gives differ from the grouped ones
-    (drift) or there is no ledger yet, it is rebuilt from SQL. Returns (rows written, rebuilt).
-    `progress` is called inside the snapshot, so it must not write to the database."""
-    with _serialized(project_id):
+    """Every row from the grouped queries, in one snapshot. Returns (rows written, whether the
+    ledger was rebuilt), None if the project is gone. `progress` is called inside the
+    snapshot, so it must not write to the database."""
+    with serialized(project_id):
         # The project may have been deleted meanwhile: nothing to write then.
         state = ProjectRollup.objects.filter(project_id=project_id).values("ledger_at").first()
         if state is None or not Project.objects.filter(pk=project_id).exists():
             return None
-        # The grouped queries are most of the work: 10–70% of the bar.
+        if postgres():
+            return _full_sql(
+                project_id,
+                has_ledger=state["ledger_at"] is not None,
+                write_all=write_all,
+                rebuild_ledger=rebuild_ledger,
+                progress=progress,
+            )
         rows = rollups_compute(
-            project_id=project_id, progress=lambda p, message: progress(10 + p * 6 // 10, message)
+            project_id=project_id, progress=lambda p, message: progress(10 + p * 7 // 10, message)
         )
-        progress(70, "Checking the contributions ledger…")
-        existing = _existing(project_id)
-        rebuilt = False
-        if not _postgres():
+        progress(85, "Writing rows…")
+        existing = existing_rows(project_id)
+        RollupChange.objects.filter(project_id=project_id).delete()
+        if write_all:
+            return rows_write_all(project_id, rows), False
+        return rows_write_diff(project_id, rows, existing), False
+
+
+def _full_sql(
+    project_id: int, *, has_ledger: bool, write_all: bool, rebuild_ledger: bool,
+    progress: Progress,
+) -> tuple[int, bool]:  # fmt: skip
+    """PostgreSQL: the logged changes are folded in through the ledger first; the grouped
+    rows then go into a temporary table with one INSERT … SELECT, are compared with the stored
+    rows (any difference in the numbers means the ledger drifted: it is rebuilt from SQL), and
+    are written set-based: every row (`write_all`), or only the ones that differ."""
+    drift = rebuild_ledger or not has_ledger
+    changes: list[tuple[int, int]] = []
+    if not drift:
+        progress(5, "Folding in the logged changes…")
+        changes = _pending(project_id, limit=MAX_INCREMENTAL_TAKES + 1)
+        take_ids = sorted({take_id for _, take_id in changes})
+        if len(changes) > MAX_INCREMENTAL_TAKES:
+            drift = True  # rebuilding the ledger costs less than swapping this many entries
+        elif take_ids:
+            try:
+                with transaction.atomic():
+                    apply_delta(project_id, *contribution_delta(*ledger_swap(
+                        project_id=project_id, take_ids=take_ids
+                    )))  # fmt: skip
+            except LedgerDrift as exc:
+                log.warning("rollups ledger drift (%s): rebuilding it", exc)
+                drift = True
+    progress(15, "Computing every dimension…")
+    row_t, count_t = RollupRow._meta.db_table, RollupCount._meta.db_table
+    values = ", ".join(sql.COLUMNS[4:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TABLE IF EXISTS rollup_new, rollup_diff;"
+            f" CREATE TEMP TABLE rollup_new ON COMMIT DROP AS"
+            f" SELECT {', '.join(sql.COLUMNS)} FROM {row_t} WITH NO DATA"
+        )
+        with bulk_plans(project_id):
+            new_rows = sql.rows_insert("rollup_new", project_id)
+        compare = not (drift and write_all)
+        if compare:
+            progress(55, "Comparing with the stored rows…")
+            n_values = ", ".join(f"n.{c}" for c in sql.COLUMNS[4:])
+            r_values = ", ".join(f"r.{c}" for c in sql.COLUMNS[4:])
+            cursor.execute(
+                f"""
+                CREATE TEMP TABLE rollup_diff ON COMMIT DROP AS
+                SELECT r.id AS old_id, n.*, ({n_values}) IS DISTINCT FROM ({r_values})
+                           AS numbers_differ
+                FROM rollup_new n
+                FULL JOIN (SELECT * FROM {row_t} WHERE project_id = %(project)s) r
+                  ON r.dimension = n.dimension AND r.key = n.key AND r.key2 = n.key2
+                WHERE r.id IS NULL OR n.dimension IS NULL
+                   OR (n.label, {n_values}) IS DISTINCT FROM (r.label, {r_values})
+                """,
+                {"project": project_id},
+            )
+            cursor.execute("SELECT count(*) FROM rollup_diff WHERE numbers_differ")
+            if not drift and cursor.fetchone()[0]:
+                # Something was written without a change log entry: rebuild the ledger.
+                log.warning("rollups ledger of project %s drifted: rebuilding it", project_id)
+                drift = True
+        if drift:
+            progress(65, "Rebuilding the contributions ledger…")
+            with bulk_plans(project_id):
+                ledger_rebuild(project_id=project_id)
+            # Everything the snapshot shows is in the new ledger; later changes stay.
             RollupChange.objects.filter(project_id=project_id).delete()
         else:
-            changes = _pending(project_id)
-            take_ids = sorted({take_id for _, take_id in changes})
-            fresh = (
-                state["ledger_at"] is not None
-                and not rebuild_ledger
-                and len(take_ids) <= MAX_INCREMENTAL_TAKES
-            )
-            if fresh:
-                # Stored rows plus the logged changes must give the grouped rows; otherwise
-                # something was written without a change log entry: rebuild the ledger.
-                delta = {}
-                if take_ids:
-                    old, new = ledger_swap(project_id=project_id, take_ids=take_ids)
-                    delta, _ = contribution_delta(old, new)
-                expected = {key: _numbers(row) for key, row in existing.items()}
-                for key, numbers in delta.items():
-                    current = expected.get(key, ZERO)
-                    expected[key] = tuple(a + b for a, b in zip(current, numbers, strict=True))
-                expected = {key: values for key, values in expected.items() if _kept(key, values)}
-                fresh = expected == {key: _numbers(data) for key, data in rows.items()}
-                if not fresh:
-                    log.warning("rollups ledger of project %s drifted: rebuilding it", project_id)
-            if fresh:
-                _consume(changes)
-            else:
-                progress(75, "Rebuilding the contributions ledger…")
-                ledger_rebuild(project_id=project_id)
-                # Everything the snapshot shows is in the new ledger; later changes stay.
-                RollupChange.objects.filter(project_id=project_id).delete()
-                rebuilt = True
-        progress(90, "Writing rows…")
+            _consume(changes)
+        progress(85, "Writing rows…")
+        params = {"project": project_id}
         if write_all:
-            written = _write_all(project_id, rows)
+            cursor.execute(f"DELETE FROM {row_t} WHERE project_id = %(project)s", params)
+            cursor.execute(
+                f"INSERT INTO {row_t} (project_id, dimension, key, key2, label, {values})"
+                f" SELECT %(project)s, dimension, key, key2, label, {values} FROM rollup_new",
+                params,
+            )
+            written = new_rows
         else:
-            written = _write_diff(project_id, rows, existing)
-    return written, rebuilt
+            cursor.execute(
+                f"DELETE FROM {row_t} WHERE id IN"
+                " (SELECT old_id FROM rollup_diff WHERE dimension IS NULL)"
+            )
+            written = cursor.rowcount
+            updates = ", ".join(f"{c} = d.{c}" for c in sql.COLUMNS[3:])
+            cursor.execute(
+                f"UPDATE {row_t} r SET {updates} FROM rollup_diff d"
+                " WHERE r.id = d.old_id AND d.dimension IS NOT NULL"
+            )
+            written += cursor.rowcount
+            cursor.execute(
+                f"INSERT INTO {row_t} (project_id, dimension, key, key2, label, {values})"
+                f" SELECT %(project)s, dimension, key, key2, label, {values} FROM rollup_diff"
+                " WHERE old_id IS NULL",
+                params,
+            )
+            written += cursor.rowcount
+        cursor.execute(f"DELETE FROM {count_t} WHERE project_id = %(project)s", params)
+        cursor.execute(
+            f"INSERT INTO {count_t} (project_id, dimension, rows)"
+            " SELECT %(project)s, dimension, count(*) FROM rollup_new GROUP BY dimension",
+            params,
+        )
+        cursor.execute("DROP TABLE IF EXISTS rollup_new, rollup_diff")
+    return written, drift
+
+
+def _analyze_stale() -> None:
+    """ANALYZE the tables a full recompute reads when their statistics are missing or stale
+    (a bulk load since the last ANALYZE: the table grew by a fifth, or many rows changed).
+    Autovacuum is off on some servers and always lags a bulk load; without statistics the
+    planner may pick a plan that runs for minutes instead of a second. Small tables (under
+    1 MB) are left alone: any plan is fast there. Each ANALYZE waits at most 5 s for its lock
+    and is skipped rather than fail the recompute."""
+    tables = [
+        model._meta.db_table
+        for model in (Take, Review, Review.failure_tags.through, TakeContribution, Shot)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_class c
+            LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+            WHERE c.relname = ANY(%s) AND c.relkind = 'r'
+              AND pg_relation_size(c.oid) > 128 * 8192 AND (
+                c.reltuples < 0
+                OR pg_relation_size(c.oid) / 8192 > 1.2 * c.relpages + 128
+                OR COALESCE(s.n_mod_since_analyze, 0) > 0.1 * GREATEST(c.reltuples, 0) + 1000)
+            """,
+            [tables],
+        )
+        stale = [table for (table,) in cursor.fetchall()]
+    for table in stale:
+        log.info("analyzing %s: its planner statistics are missing or stale", table)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    [f"{settings.DAILIES_ROLLUP_STATEMENT_TIMEOUT}s"],
+                )
+                cursor.execute(f'ANALYZE "{table}"')
+        except DatabaseError as exc:
+            log.warning("could not analyze %s (%s): recomputing anyway", table, exc)
 
 
 def _refresh(
@@ -291,13 +261,15 @@ def _refresh(
     state, _ = ProjectRollup.objects.get_or_create(project_id=project_id)
     seen_changes = state.changes
     written, rebuilt = None, False
-    if not full and _postgres() and state.ledger_at is not None:
+    if not full and postgres() and state.ledger_at is not None:
         try:
             written = _incremental(project_id)
         except LedgerDrift as exc:
             log.warning("rollups ledger drift (%s): full recompute", exc)
             rebuild_ledger = True
     if written is None:
+        if postgres():
+            _analyze_stale()
         result = _full(
             project_id,
             write_all=write_all,
@@ -307,17 +279,42 @@ def _refresh(
         if result is None:
             return None
         written, rebuilt = result
+    _refresh_finished(
+        project_id,
+        written=written,
+        seen_changes=seen_changes,
+        rebuilt=rebuilt,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return written
+
+
+def _refresh_finished(
+    project_id: int, *, written: int, seen_changes: int, rebuilt: bool, duration_ms: float
+) -> None:
+    """The one place where a refresh of a project (incremental or full) has completed and its
+    rows are committed: bump the revision the dashboards poll, clear a recorded failure, and
+    clear the dirty mark unless writes arrived meanwhile. Hooks that react to new numbers
+    (budget alerts, webhooks) belong here."""
     now = timezone.now()
     ProjectRollup.objects.filter(project_id=project_id).update(
         revision=F("revision") + 1,
         computed_at=now,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        duration_ms=duration_ms,
         rows_changed=written,
+        failure="",
         **({"ledger_at": now} if rebuilt else {}),
     )
     # Writes that arrived while we computed keep the project dirty (their refresh is queued).
     ProjectRollup.objects.filter(project_id=project_id, changes=seen_changes).update(dirty=False)
-    return written
+
+
+def rollups_failed(*, project_id: int, reason: str) -> None:
+    """Record a refresh that did not complete (time limit, statement or lock timeout, lost
+    connection): the dashboards show it until a refresh succeeds. The project stays dirty."""
+    ProjectRollup.objects.filter(project_id=project_id).update(
+        failed_at=timezone.now(), failure=reason[:300]
+    )
 
 
 def rollups_refresh(*, project_id: int, progress: Progress | None = None) -> int | None:
@@ -326,20 +323,23 @@ def rollups_refresh(*, project_id: int, progress: Progress | None = None) -> int
     return _refresh(project_id=project_id, full=False, progress=progress)
 
 
-def rollups_rebuild(
-    *, project_id: int, progress: Progress | None = None, ledger: bool = False
-) -> int | None:
-    """Delete and re-insert every row from the grouped queries (the reference the incremental
-    refresh must equal). `ledger=True` also rebuilds the contributions ledger from SQL, which
-    otherwise happens only when it is missing or has drifted."""
-    return _refresh(
-        project_id=project_id, full=True, write_all=True, rebuild_ledger=ledger, progress=progress
-    )
-
-
-def rollups_full_refresh(*, project_id: int) -> int | None:
-    """A full recompute that writes only the rows that differ (the nightly drift check)."""
-    return _refresh(project_id=project_id, full=True)
+def rollups_recompute(
+    *, project_id: int, ledger: bool = False, write_all: bool = False,
+    progress: Progress | None = None,
+) -> int | None:  # fmt: skip
+    """Recompute every row from the grouped queries (the reference the incremental refresh
+    must equal) and write the ones that differ, or every row with `write_all`. The
+    contributions ledger is checked against the result and rebuilt from SQL when it is missing
+    or has drifted, or always with `ledger=True`. A clean project whose rows change here had
+    drifted: that is logged. Returns how many rows were written, or None if it is gone."""
+    state = ProjectRollup.objects.filter(project_id=project_id).values("dirty").first()
+    written = _refresh(
+        project_id=project_id, full=True, write_all=write_all, rebuild_ledger=ledger,
+        progress=progress,
+    )  # fmt: skip
+    if written and not write_all and state is not None and not state["dirty"]:
+        log.warning("rollups of project %s drifted: %s rows corrected", project_id, written)
+    return written
 
 
 def rollups_rows(*, project_id: int) -> dict[RowKey, dict]:
@@ -350,14 +350,3 @@ def rollups_rows(*, project_id: int) -> dict[RowKey, dict]:
             "dimension", "key", "key2", *VALUE_FIELDS
         )
     }
-
-
-def rollups_check(*, project_id: int) -> int | None:
-    """Nightly: a full recompute, reporting drift (rows that changed although nothing was
-    dirty)."""
-    state = ProjectRollup.objects.filter(project_id=project_id).first()
-    was_dirty = state is None or state.dirty
-    written = rollups_full_refresh(project_id=project_id)
-    if written and not was_dirty:
-        log.warning("rollups of project %s drifted: %s rows corrected", project_id, written)
-    return written

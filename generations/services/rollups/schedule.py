@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 # Seconds a refresh waits in the queue so a burst of writes folds into it; short enough that a
 # verdict reaches the dashboards within the 2 s of SPEC §5.
 COALESCE_SECONDS = getattr(settings, "DAILIES_ROLLUP_COALESCE_SECONDS", 0.5)
-# A queued claim older than this is presumed lost (worker died before ack): re-enqueue.
-STALE_QUEUE = timedelta(minutes=2)
+# A queued claim older than this is presumed lost (its worker died before running it, and the
+# broker would redeliver it only after its visibility timeout): re-enqueue. The reconciler runs
+# every 30 s, so such a job is reclaimed within a minute and a half at worst.
+STALE_QUEUE = timedelta(minutes=1)
 
 
 def rollups_schedule(*, project_id: int, take_ids: Iterable[int] = ()) -> None:
@@ -88,16 +90,40 @@ def rollups_release(*, project_id: int) -> None:
 
 
 def rollups_reconcile(*, now=None) -> list[int]:
-    """Projects left dirty with nothing queued (broker was down, a claim went stale)."""
+    """Projects left dirty with nothing queued (broker was down, a claim went stale, the worker
+    running their refresh died), skipping those whose refresh is running right now (its session
+    holds the project's advisory lock; a dead worker's session does not). Also re-sends an
+    owner's recompute whose worker died."""
+    from ...models import JobState, Project
+    from .guard import rollups_running
+
     now = now or timezone.now()
     stale = Q(queued=False) | Q(queued_at__lt=now - STALE_QUEUE)
     ids = list(ProjectRollup.objects.filter(stale, dirty=True).values_list("project_id", flat=True))
-    from ...models import Project
-
     # Projects that never had a write through rollups_schedule (created by fixtures or SQL).
     ids += list(Project.objects.filter(rollup__isnull=True).values_list("pk", flat=True))
+    stalled_jobs = list(
+        ProjectRollup.objects.filter(
+            job_state=JobState.RUNNING, job_updated_at__lt=now - STALE_QUEUE
+        ).values_list("project_id", flat=True)
+    )
+    running = rollups_running(project_ids=ids + stalled_jobs) if ids or stalled_jobs else set()
+    ids = [project_id for project_id in ids if project_id not in running]
     for project_id in ids:
         ProjectRollup.objects.get_or_create(project_id=project_id)
         ProjectRollup.objects.filter(project_id=project_id).update(queued=False)
         rollups_enqueue(project_id=project_id, countdown=0)
+    for project_id in stalled_jobs:
+        if project_id not in running:
+            _recompute_again(project_id)
     return ids
+
+
+def _recompute_again(project_id: int) -> None:
+    from ...tasks import rollups_recompute
+
+    log.warning("recompute of project %s lost its worker: sending it again", project_id)
+    try:
+        rollups_recompute.apply_async(args=[project_id])
+    except Exception:
+        log.warning("could not re-send the recompute of project %s", project_id)
