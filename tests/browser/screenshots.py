@@ -33,10 +33,13 @@ def main(base: str) -> None:
         page.fill("#id_password", "dailies-demo")
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        slug = page.locator("a[href^='/projects/']").first.get_attribute("href").split("/")[2]
+        slug = page.evaluate(
+            "() => Array.from(document.querySelectorAll('a[href^=\"/projects/\"]'),"
+            " (a) => a.getAttribute('href').split('/')[2]).find(Boolean)"
+        )
 
-        # A take of a later prompt version (so its diff has something to show).
-        page.goto(f"{base}/projects/{slug}/review/?verdict=unreviewed&pass=2")
+        # An unreviewed take: in the demo, of a later version (its diff has something to show).
+        page.goto(f"{base}/projects/{slug}/review/?verdict=unreviewed")
         page.wait_for_function("() => document.getElementById('player')?.readyState >= 1")
         page.evaluate("() => { const v = document.getElementById('player'); v.pause();"
                       " v.currentTime = v.duration * 0.55; }")  # fmt: skip
@@ -54,7 +57,7 @@ def main(base: str) -> None:
         if page.locator("#prompt-diff").count():
             page.evaluate("() => { document.getElementById('prompt-diff').open = true; }")
         page.press("#player", "2")  # a failure tag on key 2, as a reviewer would
-        page.evaluate("() => window.scrollTo(0, 60)")
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(DOCS / "screenshot.png"))
 
         page.goto(f"{base}/projects/{slug}/grid/")
