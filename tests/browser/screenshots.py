@@ -49,9 +49,9 @@ def main(base: str) -> None:
         drag(page, box, (0.62, 0.18), (0.5, 0.4))
         page.select_option("#draw-tool", "arrow")
         drag(page, box, (0.85, 0.75), (0.62, 0.55))
-        page.fill("#note-text", "the hand merges into the cup here")
+        page.fill("#note-text", "the moon melts into the sign here")
         page.press("#note-text", "Enter")
-        expect(page.locator("#notes-panel")).to_contain_text("merges into the cup")
+        expect(page.locator("#notes-panel")).to_contain_text("melts into the sign")
         page.locator("#notes-panel table a[data-drawing]").last.click()
         page.wait_for_timeout(300)
         if page.locator("#prompt-diff").count():
