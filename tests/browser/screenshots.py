@@ -33,10 +33,13 @@ def main(base: str) -> None:
         page.fill("#id_password", "dailies-demo")
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        slug = page.locator("a[href^='/projects/']").first.get_attribute("href").split("/")[2]
+        slug = page.evaluate(
+            "() => Array.from(document.querySelectorAll('a[href^=\"/projects/\"]'),"
+            " (a) => a.getAttribute('href').split('/')[2]).find(Boolean)"
+        )
 
-        # A take of a later prompt version (so its diff has something to show).
-        page.goto(f"{base}/projects/{slug}/review/?verdict=unreviewed&pass=2")
+        # An unreviewed take: in the demo, of a later version (its diff has something to show).
+        page.goto(f"{base}/projects/{slug}/review/?verdict=unreviewed")
         page.wait_for_function("() => document.getElementById('player')?.readyState >= 1")
         page.evaluate("() => { const v = document.getElementById('player'); v.pause();"
                       " v.currentTime = v.duration * 0.55; }")  # fmt: skip
@@ -46,15 +49,15 @@ def main(base: str) -> None:
         drag(page, box, (0.62, 0.18), (0.5, 0.4))
         page.select_option("#draw-tool", "arrow")
         drag(page, box, (0.85, 0.75), (0.62, 0.55))
-        page.fill("#note-text", "the hand merges into the cup here")
+        page.fill("#note-text", "the moon melts into the sign here")
         page.press("#note-text", "Enter")
-        expect(page.locator("#notes-panel")).to_contain_text("merges into the cup")
+        expect(page.locator("#notes-panel")).to_contain_text("melts into the sign")
         page.locator("#notes-panel table a[data-drawing]").last.click()
         page.wait_for_timeout(300)
         if page.locator("#prompt-diff").count():
             page.evaluate("() => { document.getElementById('prompt-diff').open = true; }")
         page.press("#player", "2")  # a failure tag on key 2, as a reviewer would
-        page.evaluate("() => window.scrollTo(0, 60)")
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(DOCS / "screenshot.png"))
 
         page.goto(f"{base}/projects/{slug}/grid/")
