@@ -377,3 +377,22 @@ class GenerationForm(forms.Form):
     def provider_model(self) -> tuple[str, str]:
         provider, _, model = self.cleaned_data["model"].partition("|")
         return provider, model
+
+
+class PromptLibraryUploadForm(forms.Form):
+    library = forms.FileField(label="ZIP file")
+
+    def clean_library(self):
+        from .prompt_files import MAX_ZIP_BYTES
+
+        upload = self.cleaned_data["library"]
+        if upload.size > MAX_ZIP_BYTES:
+            raise forms.ValidationError(
+                f"The ZIP is {upload.size / 1_048_576:.1f} MB, over the "
+                f"{MAX_ZIP_BYTES // 1_048_576} MB cap."
+            )
+        head = upload.read(4)
+        upload.seek(0)
+        if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # sniffed, not trusted by name
+            raise forms.ValidationError("That is not a ZIP file.")
+        return upload

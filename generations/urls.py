@@ -8,6 +8,7 @@ from .views import (
     media,
     portfolio,
     projects,
+    prompt_library,
     prompts,
     reviews,
     takes,
@@ -27,6 +28,12 @@ urlpatterns = [
         name="member_update",
     ),
     path("projects/<slug:slug>/budget/", projects.budget_edit, name="budget_edit"),
+    path("projects/<slug:slug>/prompts/", prompt_library.prompt_library, name="prompt_library"),
+    path(
+        "projects/<slug:slug>/prompts/library.zip",
+        prompt_library.prompt_library_download,
+        name="prompt_library_download",
+    ),
     path("projects/<slug:slug>/webhooks/", webhooks.webhook_list, name="webhook_list"),
     path(
         "projects/<slug:slug>/webhooks/<int:endpoint_id>/",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
@@ -235,6 +236,15 @@ ENDPOINTS = [
     Endpoint("selects_export", ("slug",), get="export", post=None),
     Endpoint("selects_media", ("slug",), get="export", post=None),
     Endpoint(
+        "prompt_library",
+        ("slug",),
+        get="view",
+        post="write_prompts",
+        payload=lambda w: {"library": library_zip()},
+        effect=lambda w: PromptVersion.objects.filter(shot__project=w.project).count(),
+    ),
+    Endpoint("prompt_library_download", ("slug",), get="view", post=None),
+    Endpoint(
         "webhook_list",
         ("slug",),
         get="webhooks",
@@ -293,6 +303,14 @@ ALLOWED = [(e.name, m) for e in ENDPOINTS for m in ("GET", "POST") if e.allows(m
 OBJECT_ALLOWED = [
     (n, m) for n, m in ALLOWED if set(BY_NAME[n].kwargs) - {"slug", "kind", "dimension"}
 ]
+
+
+def library_zip():
+    """A prompt library ZIP holding one new shot with one version."""
+    from generations.prompt_files import zip_bytes
+
+    text = "dailies_prompt_library: 1\nshot: rooftop\nversions:\n- text: a rooftop at dusk\n"
+    return SimpleUploadedFile("library.zip", zip_bytes({"rooftop.yaml": text}))
 
 
 def make_world(project, *, viewer_membership) -> World:
