@@ -377,3 +377,9 @@ class GenerationForm(forms.Form):
     def provider_model(self) -> tuple[str, str]:
         provider, _, model = self.cleaned_data["model"].partition("|")
         return provider, model
+
+
+class ManifestImportForm(forms.Form):
+    """The file only: size, content and lines are checked by the service."""
+
+    file = forms.FileField(label="Manifest (.jsonl)")

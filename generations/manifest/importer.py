@@ -71,14 +71,16 @@ class _Timer:
 class _TimedCursor:
     """The cursor, timing each statement into the report (keyed by its first words)."""
 
-    def __init__(self, cur, report: ImportReport):
-        self.cur, self.report = cur, report
+    def __init__(self, cur, report: ImportReport, progress: Progress):
+        self.cur, self.report, self.progress = cur, report, progress
 
     def execute(self, sql: str, params=None):
         started = time.perf_counter()
         self.cur.execute(sql, params)
         key = " ".join(sql.split()[:4])[:40]
         self.report.timings[key] = self.report.timings.get(key, 0.0) + time.perf_counter() - started
+        if self.progress:
+            self.progress(0)  # a heartbeat: the write phase reads no lines
 
     def __getattr__(self, name):
         return getattr(self.cur, name)
@@ -135,14 +137,18 @@ def manifest_write(
     progress: Progress = None,
     writer: str | None = None,
     batch_size: int = BATCH_SIZE,
+    statement_timeout_s: int | None = None,
 ) -> ImportReport:
     """Parse and write a whole manifest. `writer` is "copy" (PostgreSQL only) or "orm"; by
-    default the database decides."""
+    default the database decides. `statement_timeout_s` bounds each statement and lock wait of
+    the write (a background import must fail rather than hang)."""
     report = ImportReport()
     writer = writer or ("copy" if connection.vendor == "postgresql" else "orm")
     records = _records(source, report, only_project=only_project, progress=progress)
     if writer == "copy":
-        changed = _CopyWriter(report=report, owner=owner).write(records)
+        changed = _CopyWriter(
+            report=report, owner=owner, progress=progress, timeout=statement_timeout_s
+        ).write(records)
     else:
         changed = _OrmWriter(report=report, owner=owner).write(records, batch_size)
     report.errors.sort(key=lambda e: e.line)
@@ -325,9 +331,11 @@ class _Buffers:
 
 
 class _CopyWriter:
-    def __init__(self, *, report: ImportReport, owner):
+    def __init__(self, *, report: ImportReport, owner, progress: Progress, timeout: int | None):
         self.report = report
         self.owner = owner
+        self.progress = progress
+        self.timeout = timeout
         self.prices = _Prices(report)
         self.projects: set[str] = set()
         self.emails: set[str] = set()
@@ -338,7 +346,10 @@ class _CopyWriter:
 
     def write(self, records: Iterator[ParsedTake]) -> int:
         with transaction.atomic(), connection.cursor() as raw:
-            self.cur = cur = _TimedCursor(raw, self.report)
+            self.cur = cur = _TimedCursor(raw, self.report, self.progress)
+            if self.timeout:
+                for setting in ("statement_timeout", "lock_timeout"):
+                    cur.execute("SELECT set_config(%s, %s, true)", [setting, f"{self.timeout}s"])
             # ON COMMIT DROP cleans up after a commit; inside a caller's transaction (tests, a
             # second import in one request) the tables of the previous import still exist.
             cur.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
