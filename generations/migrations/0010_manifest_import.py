@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0008_take_queue_order_index'),
+        ('generations', '0009_note_drawing'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
