@@ -44,7 +44,10 @@ from .report import ImportReport
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000  # lines per ORM batch
-COPY_CHUNK = 5000  # lines per COPY round (ids drawn, rows buffered, then copied)
+# Lines per COPY round (ids drawn, rows buffered, then copied): large enough that round trips
+# to the server are few (each one waits for a scheduler slot on a busy machine), small enough
+# that the buffered rows stay a few tens of MB whatever the file's size.
+COPY_CHUNK = 20_000
 # Above this many changed takes in a project, a full recompute of its rollups is cheaper than
 # logging every take for the incremental refresh.
 INCREMENTAL_MAX = 5000
@@ -336,6 +339,7 @@ class _CopyWriter:
         self.owner = owner
         self.progress = progress
         self.timeout = timeout
+        self.staged = 0  # lines copied to staging
         self.prices = _Prices(report)
         self.projects: set[str] = set()
         self.emails: set[str] = set()
@@ -361,14 +365,16 @@ class _CopyWriter:
 
     # Staging: parse, draw ids, COPY -----------------------------------------------------------
 
-    def _ids(self, table: str, n: int) -> list[int]:
-        if not n:
-            return []
+    def _ids(self, takes: int, reviews: int) -> tuple[list[int], list[int]]:
+        """Ids for the chunk's takes and reviews, from their sequences, in one round trip."""
         self.cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, n],
+            f"""SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('{self.take_t}', 'id'))
+                             FROM generate_series(1, %s)),
+                       ARRAY(SELECT nextval(pg_get_serial_sequence('{self.review_t}', 'id'))
+                             FROM generate_series(1, %s))""",
+            [takes, reviews],
         )
-        return [row[0] for row in self.cur.fetchall()]
+        return self.cur.fetchone()
 
     def _stage(self, records: Iterator[ParsedTake]) -> None:
         chunk: list[ParsedTake] = []
@@ -383,14 +389,14 @@ class _CopyWriter:
         timer("parse")
         self._copy(chunk)
         timer("copy to staging")
-        for table in ("stg_take", "stg_version", "stg_review", "stg_review_tag", "stg_note"):
+        for table in ("stg_take", "stg_version", "stg_review"):
             self.cur.execute(f"ANALYZE {table}")
 
     def _copy(self, chunk: list[ParsedTake]) -> None:
         if not chunk:
             return
-        take_ids = iter(self._ids(self.take_t, len(chunk)))
-        review_ids = iter(self._ids(self.review_t, sum(len(i.reviews) for i in chunk)))
+        take_ids, review_ids = map(iter, self._ids(len(chunk), sum(len(i.reviews) for i in chunk)))
+        self.staged += len(chunk)
         buf = _Buffers()
         last_version = None
         for item in chunk:
@@ -576,30 +582,29 @@ class _CopyWriter:
         cols, vals, params = _other_columns(Take, given)
         cur.execute(
             f"""
-            WITH inserted AS (
-                INSERT INTO {take_t} (id, project_id, shot_id, prompt_version_id, pass_number,
-                    model, parameters, seed, external_id, media_url, duration_s, fps, width,
-                    height, cost_usd, cost_source, price_usd_per_second, current_review_id,
-                    current_verdict, created_at, added_at{cols})
-                SELECT s.take_id, v.project_id, v.shot_id, v.id, s.pass_number, s.model,
-                    s.parameters, s.seed, s.external_id, s.media_url, s.duration_s, s.fps,
-                    s.width, s.height, s.cost_usd, s.cost_source, s.price, s.current_review_id,
-                    s.current_verdict, s.created_at, now(){vals}
-                FROM stg_take s JOIN s_version v
-                    ON v.project = s.project AND v.shot = s.shot AND v.number = s.version
-                ORDER BY s.line
-                ON CONFLICT (project_id, external_id) DO NOTHING
-                RETURNING id
-            )
-            INSERT INTO s_inserted SELECT id FROM inserted
+            INSERT INTO {take_t} (id, project_id, shot_id, prompt_version_id, pass_number,
+                model, parameters, seed, external_id, media_url, duration_s, fps, width,
+                height, cost_usd, cost_source, price_usd_per_second, current_review_id,
+                current_verdict, created_at, added_at{cols})
+            SELECT s.take_id, v.project_id, v.shot_id, v.id, s.pass_number, s.model,
+                s.parameters, s.seed, s.external_id, s.media_url, s.duration_s, s.fps,
+                s.width, s.height, s.cost_usd, s.cost_source, s.price, s.current_review_id,
+                s.current_verdict, s.created_at, now(){vals}
+            FROM stg_take s JOIN s_version v
+                ON v.project = s.project AND v.shot = s.shot AND v.number = s.version
+            ORDER BY s.line
+            ON CONFLICT (project_id, external_id) DO NOTHING
             """,
             params,
         )
         report.takes_created = cur.rowcount
-        cur.execute("SELECT count(*) FROM stg_take")
-        staged = cur.fetchone()[0]
-        existing = staged > report.takes_created
+        existing = self.staged > report.takes_created
         if existing:
+            # Which staged ids made it (the common case, all of them, needs no list).
+            cur.execute(
+                f"INSERT INTO s_inserted SELECT s.take_id FROM stg_take s "
+                f"JOIN {take_t} t ON t.id = s.take_id"
+            )
             self._classify()
         else:
             cur.execute("CREATE TEMP TABLE s_existing (line int, take_id bigint) ON COMMIT DROP")
@@ -678,11 +683,11 @@ class _CopyWriter:
                 [old],
             )
             changed.update({pid: list(ids) for pid, ids in cur.fetchall()})
+        inserted = "JOIN s_inserted i ON i.id = s.take_id" if existing else ""
         cur.execute(
             f"""
             SELECT p.id, count(*) FROM stg_take s JOIN s_project p ON p.slug = s.project
-            {"JOIN s_inserted i ON i.id = s.take_id" if existing else ""}
-            GROUP BY 1
+            {inserted} GROUP BY 1
             """
         )
         for project_id, count in cur.fetchall():
@@ -690,7 +695,7 @@ class _CopyWriter:
                 changed[project_id] = count
             else:
                 cur.execute(
-                    "SELECT s.take_id FROM stg_take s JOIN s_inserted i ON i.id = s.take_id "
+                    f"SELECT s.take_id FROM stg_take s {inserted} "
                     "JOIN s_project p ON p.slug = s.project WHERE p.id = %s",
                     [project_id],
                 )
