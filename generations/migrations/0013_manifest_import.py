@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0011_api_token_scope_idempotency'),
+        ('generations', '0012_webhooks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
