@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0012_webhooks'),
+        ('generations', '0013_generation_jobs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
