@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0013_generation_jobs'),
+        ('generations', '0014_rollup_counts_and_failures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
