@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from .models import (
     GenerationBatch,
     GenerationJob,
+    ManifestImport,
     Membership,
     Project,
     PromptVersion,
@@ -144,4 +145,10 @@ def get_batch(request: HttpRequest, slug: str, batch_id: int, capability: str = 
 def get_job(request: HttpRequest, slug: str, job_id: int, capability: str = "view"):
     access = get_project(request, slug, capability)
     job = get_object_or_404(GenerationJob, pk=job_id, project=access.project)
+    return access, job
+
+
+def get_manifest_import(request: HttpRequest, slug: str, import_id: int, capability="import"):
+    access = get_project(request, slug, capability)
+    job = get_object_or_404(ManifestImport, pk=import_id, project=access.project)
     return access, job

@@ -396,3 +396,9 @@ class PromptLibraryUploadForm(forms.Form):
         if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # sniffed, not trusted by name
             raise forms.ValidationError("That is not a ZIP file.")
         return upload
+
+
+class ManifestImportForm(forms.Form):
+    """The file only: size, content and lines are checked by the service."""
+
+    file = forms.FileField(label="Manifest (.jsonl)")

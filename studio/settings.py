@@ -144,6 +144,12 @@ MEDIA_URL = "/media/"
 # cap is enforced by the upload form and the service, not by memory settings.
 DAILIES_MAX_UPLOAD_MB = env_int("DAILIES_MAX_UPLOAD_MB", 500)
 DAILIES_MAX_UPLOAD_BYTES = DAILIES_MAX_UPLOAD_MB * 1024 * 1024
+# Manifests uploaded on the project page (a million takes is ~500 MB of JSONL).
+DAILIES_MAX_IMPORT_MB = env_int("DAILIES_MAX_IMPORT_MB", 1024)
+# A web import runs as one task: longer limits than the default ones, and its statements time out
+# below the soft limit, so a stuck import fails (and can be retried) instead of holding a worker.
+DAILIES_IMPORT_SOFT_TIME_LIMIT = env_int("DAILIES_IMPORT_SOFT_TIME_LIMIT", 1700)
+DAILIES_IMPORT_TIME_LIMIT = env_int("DAILIES_IMPORT_TIME_LIMIT", 1800)
 DAILIES_MAX_FILES_PER_UPLOAD = env_int("DAILIES_MAX_FILES_PER_UPLOAD", 50)
 DATA_UPLOAD_MAX_NUMBER_FILES = DAILIES_MAX_FILES_PER_UPLOAD
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -297,6 +303,11 @@ CELERY_BEAT_SCHEDULE = {
     # Generation jobs whose message or worker was lost (services/generation/jobs.py).
     "generations-reconcile": {
         "task": "generations.tasks.generation.generations_reconcile",
+        "schedule": 60.0,
+    },
+    # Web imports whose task was never delivered or whose worker died (no heartbeat).
+    "manifest-imports-reclaim": {
+        "task": "generations.tasks.imports.manifest_imports_reclaim",
         "schedule": 60.0,
     },
     # Takes whose processing task was never delivered (broker down at upload) or was lost.

@@ -4,6 +4,7 @@ The URL table below names the capability each URL needs per method (None: the me
 allowed there). Which role holds which capability comes from ROLE_CAPABILITIES, the contract.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from generations.models import (
     GenerationBatch,
     GenerationJob,
     GenerationStatus,
+    ManifestImport,
     Membership,
     ModelPrice,
     Note,
@@ -63,6 +65,7 @@ class World:
     delivery: WebhookDelivery
     batch: GenerationBatch  # a generation batch awaiting approval
     job: GenerationJob  # its one job
+    manifest_import: ManifestImport | None = None
 
     @property
     def batch_status(self) -> str:
@@ -84,6 +87,7 @@ class World:
             "delivery_id": self.delivery.pk,
             "batch_id": self.batch.pk,
             "job_id": self.job.pk,
+            "import_id": self.manifest_import.pk if self.manifest_import else 0,
             "kind": "video",
             "dimension": "shots",
         }
@@ -296,6 +300,16 @@ ENDPOINTS = [
         payload=lambda w: {},
         effect=lambda w: WebhookDelivery.objects.filter(endpoint=w.endpoint).count(),
     ),
+    Endpoint(
+        "manifest_import_create",
+        ("slug",),
+        get=None,
+        post="import",
+        payload=lambda w: {"file": manifest_upload(w.project.slug)},
+        effect=lambda w: ManifestImport.objects.filter(project=w.project).count(),
+    ),
+    Endpoint("manifest_import_detail", ("slug", "import_id"), get="import", post=None),
+    Endpoint("manifest_import_errors", ("slug", "import_id"), get="import", post=None),
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 POST_ENDPOINTS = [e for e in ENDPOINTS if e.post]
@@ -360,7 +374,19 @@ def make_world(project, *, viewer_membership) -> World:
         estimate_usd=Decimal("0.60"),
         request={},
     )
-    return World(project, shot, version, take, viewer_membership, endpoint, delivery, batch, job)
+    manifest_import = ManifestImport.objects.create(project=project, original_filename="m.jsonl")
+    return World(
+        project,
+        shot,
+        version,
+        take,
+        viewer_membership,
+        endpoint,
+        delivery,
+        batch,
+        job,
+        manifest_import,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -372,6 +398,13 @@ def _webhook_urls_on_loopback(settings):
 def _a_configured_provider(settings):
     """Runway has a key (no call reaches it: these tests never run the worker)."""
     settings.DAILIES_PROVIDER_KEYS = {"runway": "test-key"}
+
+
+def manifest_upload(slug: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    line = json.dumps({"project": slug, "shot": "s", "prompt_version": 1, "external_id": "x"})
+    return SimpleUploadedFile("m.jsonl", line.encode() + b"\n", "application/jsonl")
 
 
 @pytest.fixture

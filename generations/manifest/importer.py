@@ -44,7 +44,10 @@ from .report import ImportReport
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000  # lines per ORM batch
-COPY_CHUNK = 5000  # lines per COPY round (ids drawn, rows buffered, then copied)
+# Lines per COPY round (ids drawn, rows buffered, then copied): large enough that round trips
+# to the server are few (each one waits for a scheduler slot on a busy machine), small enough
+# that the buffered rows stay a few tens of MB whatever the file's size.
+COPY_CHUNK = 20_000
 # Above this many changed takes in a project, a full recompute of its rollups is cheaper than
 # logging every take for the incremental refresh.
 INCREMENTAL_MAX = 5000
@@ -71,14 +74,16 @@ class _Timer:
 class _TimedCursor:
     """The cursor, timing each statement into the report (keyed by its first words)."""
 
-    def __init__(self, cur, report: ImportReport):
-        self.cur, self.report = cur, report
+    def __init__(self, cur, report: ImportReport, progress: Progress):
+        self.cur, self.report, self.progress = cur, report, progress
 
     def execute(self, sql: str, params=None):
         started = time.perf_counter()
         self.cur.execute(sql, params)
         key = " ".join(sql.split()[:4])[:40]
         self.report.timings[key] = self.report.timings.get(key, 0.0) + time.perf_counter() - started
+        if self.progress:
+            self.progress(0)  # a heartbeat: the write phase reads no lines
 
     def __getattr__(self, name):
         return getattr(self.cur, name)
@@ -135,14 +140,18 @@ def manifest_write(
     progress: Progress = None,
     writer: str | None = None,
     batch_size: int = BATCH_SIZE,
+    statement_timeout_s: int | None = None,
 ) -> ImportReport:
     """Parse and write a whole manifest. `writer` is "copy" (PostgreSQL only) or "orm"; by
-    default the database decides."""
+    default the database decides. `statement_timeout_s` bounds each statement and lock wait of
+    the write (a background import must fail rather than hang)."""
     report = ImportReport()
     writer = writer or ("copy" if connection.vendor == "postgresql" else "orm")
     records = _records(source, report, only_project=only_project, progress=progress)
     if writer == "copy":
-        changed = _CopyWriter(report=report, owner=owner).write(records)
+        changed = _CopyWriter(
+            report=report, owner=owner, progress=progress, timeout=statement_timeout_s
+        ).write(records)
     else:
         changed = _OrmWriter(report=report, owner=owner).write(records, batch_size)
     report.errors.sort(key=lambda e: e.line)
@@ -325,9 +334,12 @@ class _Buffers:
 
 
 class _CopyWriter:
-    def __init__(self, *, report: ImportReport, owner):
+    def __init__(self, *, report: ImportReport, owner, progress: Progress, timeout: int | None):
         self.report = report
         self.owner = owner
+        self.progress = progress
+        self.timeout = timeout
+        self.staged = 0  # lines copied to staging
         self.prices = _Prices(report)
         self.projects: set[str] = set()
         self.emails: set[str] = set()
@@ -338,7 +350,10 @@ class _CopyWriter:
 
     def write(self, records: Iterator[ParsedTake]) -> int:
         with transaction.atomic(), connection.cursor() as raw:
-            self.cur = cur = _TimedCursor(raw, self.report)
+            self.cur = cur = _TimedCursor(raw, self.report, self.progress)
+            if self.timeout:
+                for setting in ("statement_timeout", "lock_timeout"):
+                    cur.execute("SELECT set_config(%s, %s, true)", [setting, f"{self.timeout}s"])
             # ON COMMIT DROP cleans up after a commit; inside a caller's transaction (tests, a
             # second import in one request) the tables of the previous import still exist.
             cur.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
@@ -350,14 +365,16 @@ class _CopyWriter:
 
     # Staging: parse, draw ids, COPY -----------------------------------------------------------
 
-    def _ids(self, table: str, n: int) -> list[int]:
-        if not n:
-            return []
+    def _ids(self, takes: int, reviews: int) -> tuple[list[int], list[int]]:
+        """Ids for the chunk's takes and reviews, from their sequences, in one round trip."""
         self.cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, n],
+            f"""SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('{self.take_t}', 'id'))
+                             FROM generate_series(1, %s)),
+                       ARRAY(SELECT nextval(pg_get_serial_sequence('{self.review_t}', 'id'))
+                             FROM generate_series(1, %s))""",
+            [takes, reviews],
         )
-        return [row[0] for row in self.cur.fetchall()]
+        return self.cur.fetchone()
 
     def _stage(self, records: Iterator[ParsedTake]) -> None:
         chunk: list[ParsedTake] = []
@@ -372,14 +389,14 @@ class _CopyWriter:
         timer("parse")
         self._copy(chunk)
         timer("copy to staging")
-        for table in ("stg_take", "stg_version", "stg_review", "stg_review_tag", "stg_note"):
+        for table in ("stg_take", "stg_version", "stg_review"):
             self.cur.execute(f"ANALYZE {table}")
 
     def _copy(self, chunk: list[ParsedTake]) -> None:
         if not chunk:
             return
-        take_ids = iter(self._ids(self.take_t, len(chunk)))
-        review_ids = iter(self._ids(self.review_t, sum(len(i.reviews) for i in chunk)))
+        take_ids, review_ids = map(iter, self._ids(len(chunk), sum(len(i.reviews) for i in chunk)))
+        self.staged += len(chunk)
         buf = _Buffers()
         last_version = None
         for item in chunk:
@@ -565,30 +582,29 @@ class _CopyWriter:
         cols, vals, params = _other_columns(Take, given)
         cur.execute(
             f"""
-            WITH inserted AS (
-                INSERT INTO {take_t} (id, project_id, shot_id, prompt_version_id, pass_number,
-                    model, parameters, seed, external_id, media_url, duration_s, fps, width,
-                    height, cost_usd, cost_source, price_usd_per_second, current_review_id,
-                    current_verdict, created_at, added_at{cols})
-                SELECT s.take_id, v.project_id, v.shot_id, v.id, s.pass_number, s.model,
-                    s.parameters, s.seed, s.external_id, s.media_url, s.duration_s, s.fps,
-                    s.width, s.height, s.cost_usd, s.cost_source, s.price, s.current_review_id,
-                    s.current_verdict, s.created_at, now(){vals}
-                FROM stg_take s JOIN s_version v
-                    ON v.project = s.project AND v.shot = s.shot AND v.number = s.version
-                ORDER BY s.line
-                ON CONFLICT (project_id, external_id) DO NOTHING
-                RETURNING id
-            )
-            INSERT INTO s_inserted SELECT id FROM inserted
+            INSERT INTO {take_t} (id, project_id, shot_id, prompt_version_id, pass_number,
+                model, parameters, seed, external_id, media_url, duration_s, fps, width,
+                height, cost_usd, cost_source, price_usd_per_second, current_review_id,
+                current_verdict, created_at, added_at{cols})
+            SELECT s.take_id, v.project_id, v.shot_id, v.id, s.pass_number, s.model,
+                s.parameters, s.seed, s.external_id, s.media_url, s.duration_s, s.fps,
+                s.width, s.height, s.cost_usd, s.cost_source, s.price, s.current_review_id,
+                s.current_verdict, s.created_at, now(){vals}
+            FROM stg_take s JOIN s_version v
+                ON v.project = s.project AND v.shot = s.shot AND v.number = s.version
+            ORDER BY s.line
+            ON CONFLICT (project_id, external_id) DO NOTHING
             """,
             params,
         )
         report.takes_created = cur.rowcount
-        cur.execute("SELECT count(*) FROM stg_take")
-        staged = cur.fetchone()[0]
-        existing = staged > report.takes_created
+        existing = self.staged > report.takes_created
         if existing:
+            # Which staged ids made it (the common case, all of them, needs no list).
+            cur.execute(
+                f"INSERT INTO s_inserted SELECT s.take_id FROM stg_take s "
+                f"JOIN {take_t} t ON t.id = s.take_id"
+            )
             self._classify()
         else:
             cur.execute("CREATE TEMP TABLE s_existing (line int, take_id bigint) ON COMMIT DROP")
@@ -667,11 +683,11 @@ class _CopyWriter:
                 [old],
             )
             changed.update({pid: list(ids) for pid, ids in cur.fetchall()})
+        inserted = "JOIN s_inserted i ON i.id = s.take_id" if existing else ""
         cur.execute(
             f"""
             SELECT p.id, count(*) FROM stg_take s JOIN s_project p ON p.slug = s.project
-            {"JOIN s_inserted i ON i.id = s.take_id" if existing else ""}
-            GROUP BY 1
+            {inserted} GROUP BY 1
             """
         )
         for project_id, count in cur.fetchall():
@@ -679,7 +695,7 @@ class _CopyWriter:
                 changed[project_id] = count
             else:
                 cur.execute(
-                    "SELECT s.take_id FROM stg_take s JOIN s_inserted i ON i.id = s.take_id "
+                    f"SELECT s.take_id FROM stg_take s {inserted} "
                     "JOIN s_project p ON p.slug = s.project WHERE p.id = %s",
                     [project_id],
                 )

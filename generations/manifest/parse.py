@@ -169,6 +169,29 @@ def _no_constant(name: str):
     raise LineInvalid(f"{name} is not a number JSON allows")
 
 
+# Deeper than this is refused before decoding: the C decoder would raise RecursionError near
+# Python's recursion limit, and no field of a manifest nests more than a few levels.
+MAX_NESTING = 64
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(raw: str) -> bool:
+    """Nesting depth over MAX_NESTING, brackets inside strings ignored. Only lines with that
+    many brackets at all are scanned (one C-speed count for the others)."""
+    if raw.count("[") + raw.count("{") <= MAX_NESTING:
+        return False
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(raw):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif bracket in "]}":
+            depth -= 1
+    return False
+
+
 # One decoder: json.loads with an option builds a new one per call (a fifth of the parse time).
 _decode = json.JSONDecoder(parse_constant=_no_constant).decode
 
@@ -177,6 +200,8 @@ def parse_line(number: int, raw: str) -> ParsedTake:
     """Validate one line. Raises LineInvalid with a reason a person can act on."""
     if len(raw) > MAX_LINE_BYTES:
         raise LineInvalid(f"line longer than {MAX_LINE_BYTES:,} characters")
+    if _too_deep(raw):
+        raise LineInvalid(f"JSON nested too deeply (over {MAX_NESTING} levels)")
     try:
         obj = _decode(raw)
     except json.JSONDecodeError as exc:
@@ -256,18 +281,23 @@ def _require(obj: dict, key: str):
 def _text(
     obj: dict, key: str, *, required: bool = True, max_length: int, single_line: bool = True
 ) -> str:
-    value = _require(obj, key) if required else obj.get(key)
+    value = obj.get(key)
+    if value.__class__ is str:
+        value = value.strip()
+        # Fast path: printable text (no controls, separators or surrogates) within the limit.
+        if value and len(value) <= max_length and value.isprintable():
+            return value
     if value is None:
+        if required:
+            raise LineInvalid(f"missing required field {key!r}")
         return ""
     if not isinstance(value, str):
         raise LineInvalid(f"{key!r} must be a string")
-    value = value.strip()
-    if required and not value:
-        raise LineInvalid(f"{key!r} is empty")
-    # Fast path: printable text (no controls, separators or surrogates) within the limit; the
-    # rest goes through the shared rule, which also allows line breaks in multi-line texts.
-    if len(value) <= max_length and value.isprintable():
-        return value
+    if not value:
+        if required:
+            raise LineInvalid(f"{key!r} is empty")
+        return ""
+    # The shared rule, which also allows line breaks and tabs in multi-line texts.
     problem = limits.text_problem(value, max_length=max_length, single_line=single_line)
     if problem:
         raise LineInvalid(f"{key!r} {problem}")
@@ -284,8 +314,12 @@ def _slug_text(project: str) -> str:
 def _int(
     obj: dict, key: str, *, required: bool = True, minimum: int | None = None, maximum=MAX_INT
 ) -> int | None:
-    value = _require(obj, key) if required else obj.get(key)
+    value = obj.get(key)
+    if value.__class__ is int and (minimum or 1) <= value <= maximum:
+        return value  # the common case, checked in one comparison
     if value is None:
+        if required:
+            raise LineInvalid(f"missing required field {key!r}")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise LineInvalid(f"{key!r} must be an integer")

@@ -4,6 +4,7 @@ from .generation import (
     GenerationJob,
     GenerationStatus,
 )
+from .imports import ImportState, ManifestImport
 from .projects import Membership, Project, PromptVersion, Role, Shot
 from .reviews import FailureTag, Note, Review, ReviewKind, Verdict
 from .rollups import (
@@ -42,6 +43,8 @@ __all__ = [
     "TakeContribution",
     "FailureTag",
     "IdempotencyKey",
+    "ImportState",
+    "ManifestImport",
     "Membership",
     "ModelPrice",
     "Note",

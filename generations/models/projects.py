@@ -34,6 +34,7 @@ OWNER_CAPABILITIES = frozenset(
         "members",
         "recompute",
         "webhooks",
+        "import",
     }
 )
 

@@ -86,3 +86,14 @@ def model_prices(*, project: Project):
     return ModelPrice.objects.filter(Q(project=project) | Q(project__isnull=True)).order_by(
         "model", "project_id", "-valid_from"
     )
+
+
+def recent_imports(*, project: Project, limit: int = 5) -> list:
+    """The project's latest web imports, for the project page."""
+    from ..models import ManifestImport
+
+    return list(
+        ManifestImport.objects.filter(project=project)
+        .only("pk", "original_filename", "state", "errors_count", "created_at")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -1,6 +1,6 @@
 """Importing a generation manifest (SPEC §3): the service entry points. The parsing rules, the
 report and the writer live in generations.manifest; the web import's job lifecycle is in
-generations.services.manifest_jobs."""
+generations.services.manifest_imports."""
 
 from collections.abc import Callable, Iterable
 
@@ -20,6 +20,7 @@ def manifest_import(
     progress: Callable[[int], None] | None = None,
     writer: str | None = None,
     batch_size: int = BATCH_SIZE,
+    statement_timeout_s: int | None = None,
 ) -> ImportReport:
     """Import manifest lines: a binary file, or an iterable of str or bytes lines. Returns the
     report; never raises for a bad line. `only_project` (a slug) refuses lines of any other
@@ -31,6 +32,7 @@ def manifest_import(
         progress=progress,
         writer=writer,
         batch_size=batch_size,
+        statement_timeout_s=statement_timeout_s,
     )
     webhooks_import_finished(report=report)
     return report

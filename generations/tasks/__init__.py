@@ -7,6 +7,7 @@ from .generation import (
     generation_submit,
     generations_reconcile,
 )
+from .imports import manifest_import_task, manifest_imports_reclaim
 from .media import take_process_media, takes_requeue_stuck
 from .rollups import (
     rollups_check,
@@ -22,6 +23,8 @@ __all__ = [
     "generation_poll",
     "generation_submit",
     "generations_reconcile",
+    "manifest_import_task",
+    "manifest_imports_reclaim",
     "rollups_check",
     "rollups_check_all",
     "rollups_reconcile",

@@ -49,6 +49,9 @@ def project_overview_context(access, **extra) -> dict:
         "summary": project_selectors.project_summary(project=project),
         "top": project_selectors.project_top_shots(project=project),
         "members": project_selectors.project_members(project=project),
+        "imports": project_selectors.recent_imports(project=project)
+        if access.can("import")
+        else [],
         **extra,
     }
 
