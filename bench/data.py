@@ -148,6 +148,9 @@ def _takes(project: Project, takes: int) -> None:
     shot_t = Shot._meta.db_table
     take_defaults = _defaults(Take, TAKE_COLUMNS)
     with transaction.atomic(), connection.cursor() as cur:
+        # Inside a test's transaction ON COMMIT DROP never fires: a second project would find
+        # the table still there.
+        cur.execute("DROP TABLE IF EXISTS bench_versions")
         cur.execute(
             f"""
             CREATE TEMP TABLE bench_versions ON COMMIT DROP AS
