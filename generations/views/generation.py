@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .. import providers
 from ..access import get_batch, get_job, get_project, get_version
 from ..forms import GenerationForm
-from ..models import BatchStatus, Take
+from ..models import BatchStatus, Take, TakeStatus
 from ..selectors import generation as selectors
 from ..selectors import prompts as prompt_selectors
 from ..services import generation as gen
@@ -161,11 +161,13 @@ def generation_estimate(request, slug, version_id):
 
 def takes_context(version) -> dict:
     placeholders = selectors.version_placeholders(version=version)
-    return {
-        "takes": prompt_selectors.version_takes(version=version),
-        "placeholders": placeholders,
-        "poll": POLL_EVERY if any(job.is_pending for job in placeholders) else "",
-    }
+    takes = list(prompt_selectors.version_takes(version=version))
+    # A finished job's take still has its poster to make: keep polling until it is ready, or
+    # the grid would stop on a card without a picture.
+    waiting = any(job.is_pending for job in placeholders) or any(
+        take.status == TakeStatus.PROCESSING for take in takes
+    )
+    return {"takes": takes, "placeholders": placeholders, "poll": POLL_EVERY if waiting else ""}
 
 
 @login_required
