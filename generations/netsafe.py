@@ -93,7 +93,10 @@ def fetch_to_file(
                 url_check(url)
                 with client.stream("GET", url, headers=headers or {}) as response:
                     if response.is_redirect:
-                        url = urljoin(url, response.headers.get("location", ""))
+                        target = urljoin(url, response.headers.get("location", ""))
+                        if _origin(target) != _origin(url):
+                            headers = None  # a provider's key never follows to another host
+                        url = target
                         continue
                     if response.status_code >= 400:
                         raise FetchError(f"the server answered HTTP {response.status_code}")
@@ -130,6 +133,15 @@ def post(url: str, *, content: bytes, headers: dict, timeout: float = 10.0) -> h
     url_check(url)
     with _client(timeout) as client:
         return client.post(url, content=content, headers=headers)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def _too_big(size: int, cap: int, at_least: bool = False) -> str:

@@ -66,6 +66,18 @@ def test_url_check_refuses(url, reason, settings):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
+        if self.path == "/elsewhere":  # the same server under another host name
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{self.server.server_address[1]}/echo")
+            self.end_headers()
+            return
+        if self.path == "/echo":
+            body = (self.headers.get("x-goog-api-key") or "none").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/file")
@@ -108,3 +120,19 @@ def test_fetch_to_file_follows_checked_redirects_and_caps(local_server, settings
         with pytest.raises(netsafe.FetchError, match="cap"):
             netsafe.fetch_to_file(f"{local_server}{path}", dest=tmp_path / "c", max_bytes=4000)
         assert not (tmp_path / "c").exists()
+
+
+def test_fetch_drops_request_headers_on_a_redirect_to_another_host(
+    local_server, settings, tmp_path
+):
+    settings.DAILIES_ALLOW_PRIVATE_URLS = True
+    key = {"x-goog-api-key": "secret-key"}
+    same = netsafe.fetch_to_file(
+        f"{local_server}/echo", dest=tmp_path / "a", max_bytes=100, headers=key
+    )
+    assert same.path.read_bytes() == b"secret-key"
+    moved = netsafe.fetch_to_file(
+        f"{local_server}/elsewhere", dest=tmp_path / "b", max_bytes=100, headers=key
+    )
+    assert moved.final_url.startswith("http://localhost:")
+    assert moved.path.read_bytes() == b"none"
