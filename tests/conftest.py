@@ -10,6 +10,7 @@ from generations.models import Membership, Role
 from studio.celery import app as celery_app
 
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, UserFactory
+from .prefork import PreforkWorkers
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
 # live-server tests are still made synchronously.
@@ -99,6 +100,17 @@ def celery_worker(celery_worker_session, transactional_db):
     importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed(apps, None)
     yield celery_worker_session
     wait_for_idle_worker()
+
+
+@pytest.fixture
+def prefork_workers(transactional_db, tmp_path):
+    """Real prefork workers in subprocesses (tests/prefork.py): `.start(module, ...)`. Set up
+    after transactional_db, so stopped before its flush of the tables they may still hold."""
+    workers = PreforkWorkers(tmp_path)
+    try:
+        yield workers
+    finally:
+        workers.stop_all()
 
 
 def wait_for_idle_worker(timeout: float = 10.0) -> None:

@@ -1,8 +1,8 @@
 """A real Celery worker (prefork) for tests, with one fault injected by the harness: the FIRST
 rollups recompute it runs writes its pool process's pid to a marker file and sleeps in the middle
 of the recompute, inside the refresh transaction (just before the grouped rows are inserted), so
-a test can SIGKILL it there or watch its progress. Later runs, in any pool process, are
-untouched.
+a test can SIGKILL it there or watch its progress; it goes on once `<marker>.go` exists, or after
+SLOW_WORKER_SLEEP seconds. Later runs, in any pool process, are untouched.
 
     SLOW_WORKER_MARKER=/tmp/m SLOW_WORKER_SLEEP=30 python -m tests.slow_worker worker -Q q ...
 
@@ -57,7 +57,12 @@ def _slow(step):
                         while time.monotonic() - started < SLEEP:
                             cursor.execute("SELECT pg_sleep(1)")
                 else:
-                    time.sleep(SLEEP)
+                    # Until the test lets it go (a loaded machine makes any fixed pause too
+                    # short to look at it mid-run), at most SLEEP seconds.
+                    release = MARKER.with_name(MARKER.name + ".go")
+                    deadline = time.monotonic() + SLEEP
+                    while not release.exists() and time.monotonic() < deadline:
+                        time.sleep(0.02)
         return step(*args, **kwargs)
 
     return wrapper

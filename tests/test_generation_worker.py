@@ -4,16 +4,12 @@ prefork worker SIGKILLed after the provider accepted a job never makes it pay tw
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 
 from generations.models import (
@@ -30,14 +26,12 @@ from generations.models.takes import CostSource
 from generations.services import generation as gen
 from generations.services.generation import BatchSpec
 from generations.tasks import generation_submit
-from studio.celery import app as celery_app
 
 from .browser.support import seed_taxonomy
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, UserFactory
 from .fake_providers import KEY
 from .generation_support import provider_fake
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.worker
 
 
@@ -150,74 +144,24 @@ def test_cancelling_a_batch_stops_its_jobs_at_the_provider(celery_worker, settin
 # --- a real prefork worker killed while the provider holds its reply -----------------------
 
 
-def _test_database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    auth = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
-def prefork_worker(transactional_db, tmp_path, settings):
-    """`python -m tests.gen_worker` (prefork, one pool process) on a queue of its own; its
-    first submission writes the pool process's pid to a marker."""
-    started = []
+def prefork_worker(prefork_workers):
+    """`python -m tests.gen_worker` (tests/prefork.py) talking to `fake`; its first submission
+    writes the pool process's pid to the marker."""
 
     def start(fake):
-        queue = f"{celery_app.conf.task_default_queue}-gen-prefork"
-        with celery_app.connection_for_write() as conn:
-            conn.default_channel.queue_purge(queue)
-        marker = tmp_path / "submit.pid"
-        env = {
-            **os.environ,
-            "DATABASE_URL": _test_database_url(),
-            "SECRET_KEY": django_settings.SECRET_KEY,
-            "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-            "CELERY_ROLLUPS_QUEUE": queue,
-            "CACHE_URL": django_settings.CACHES["default"]["LOCATION"],
-            "CACHE_KEY_PREFIX": django_settings.CACHES["default"]["KEY_PREFIX"],
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "DAILIES_PROVIDER_RUNWAY_KEY": KEY,
-            "DAILIES_PROVIDER_RUNWAY_BASE_URL": fake.url,
-            "DAILIES_ALLOW_PRIVATE_URLS": "1",
-            "DAILIES_GENERATION_POLL_SECONDS": "0.05",
-            "DAILIES_GENERATION_POLL_MAX_SECONDS": "0.2",
-            "SLOW_WORKER_MARKER": str(marker),
-        }
-        log = (tmp_path / "worker.log").open("wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.gen_worker",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "-Q",
-                queue,
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        return prefork_workers.start(
+            "tests.gen_worker",
+            queue_suffix="gen-prefork",
+            marker="submit.pid",
+            DAILIES_PROVIDER_RUNWAY_KEY=KEY,
+            DAILIES_PROVIDER_RUNWAY_BASE_URL=fake.url,
+            DAILIES_ALLOW_PRIVATE_URLS="1",
+            DAILIES_GENERATION_POLL_SECONDS="0.05",
+            DAILIES_GENERATION_POLL_MAX_SECONDS="0.2",
         )
-        started.append(proc)
-        return proc, marker, queue
 
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+    return start
 
 
 def test_a_worker_killed_after_submitting_never_pays_twice(prefork_worker, settings, monkeypatch):

@@ -17,7 +17,8 @@ from generations.services.rollups import guard, schedule
 from generations.services.rollups import refresh as rollup_refresh
 from generations.tasks import rollups_refresh
 
-from .test_rollups_worker import _test_database_url, slow_worker, wait_for  # noqa: F401
+from .prefork import worker_database_url
+from .test_rollups_worker import slow_worker, wait_for  # noqa: F401
 from .test_stats import fixture_project  # noqa: F401
 
 pytestmark = pytest.mark.worker
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.worker
 
 def others(sql: str, params=()) -> list[tuple]:
     """A query from a connection of its own (not the one the code under test uses)."""
-    with psycopg.connect(_test_database_url(), autocommit=True) as conn:
+    with psycopg.connect(worker_database_url(), autocommit=True) as conn:
         return conn.execute(sql, params).fetchall()
 
 
@@ -117,7 +118,7 @@ def test_a_statement_past_its_timeout_fails_and_releases_everything(
 
 def test_a_refresh_waits_for_the_lock_no_longer_than_its_lock_timeout(committed, settings):
     settings.DAILIES_ROLLUP_LOCK_TIMEOUT = 1
-    with psycopg.connect(_test_database_url(), autocommit=True) as other:
+    with psycopg.connect(worker_database_url(), autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [guard.LOCK_CLASS, committed.pk])
         started = time.monotonic()
         with pytest.raises(OperationalError, match="lock timeout"):
@@ -169,7 +170,7 @@ def test_the_reconciler_leaves_a_running_refresh_alone(committed, sent):
         dirty=True, queued=False, job_state=JobState.RUNNING,
         job_updated_at=timezone.now() - timedelta(minutes=5),
     )  # fmt: skip
-    with psycopg.connect(_test_database_url(), autocommit=True) as other:
+    with psycopg.connect(worker_database_url(), autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [guard.LOCK_CLASS, project.pk])
         assert rollup_services.rollups_running(project_ids=[project.pk]) == {project.pk}
         assert rollup_services.rollups_reconcile() == []
