@@ -23,6 +23,7 @@ from generations.models import (
     DeliveryState,
     FailureTag,
     Membership,
+    Review,
     Role,
     RollupRow,
     TakeStatus,
@@ -457,3 +458,43 @@ def test_a_finished_import_is_announced_to_each_project_it_touched(scene, receiv
     assert data["project"]["slug"] == "hooks"
     assert (data["import"]["lines"], data["import"]["takes_created"]) == (4, 3)
     assert data["import"]["errors_count"] == 1 and data["import"]["errors"][0]["line"] == 4
+
+
+def test_a_bulk_of_reviews_is_announced_in_as_many_queries_as_one(
+    scene, receiver, django_assert_num_queries, django_assert_max_num_queries
+):
+    project, lead, version = scene
+    blur, _ = FailureTag.objects.get_or_create(slug="blur", defaults={"name": "Blur"})
+    takes = [TakeFactory(prompt_version=version) for _ in range(51)]
+    saved = [review_record(take=t, reviewer=lead, verdict="reject", tags=[blur]) for t in takes]
+    # Read back: neither their takes nor their reviewers are loaded (the costliest case).
+    reviews = list(Review.objects.filter(pk__in=[r.pk for r in saved]).order_by("pk"))
+    with django_assert_num_queries(1):  # nobody listens: one look, nothing built
+        webhooks.webhooks_reviews_recorded(reviews=reviews)
+
+    endpoint_for(project, receiver, [WebhookEvent.REVIEW_RECORDED])
+    endpoint_for(project, receiver, [WebhookEvent.REVIEW_RECORDED])
+    endpoint_for(ProjectFactory(), receiver, [WebhookEvent.REVIEW_RECORDED])  # not this project
+    with django_assert_max_num_queries(5) as one:
+        webhooks.webhooks_reviews_recorded(reviews=reviews[:1])
+    with django_assert_max_num_queries(5) as fifty:
+        webhooks.webhooks_reviews_recorded(reviews=reviews[1:])
+    assert len(fifty.captured_queries) == len(one.captured_queries)
+
+    deliveries = WebhookDelivery.objects.filter(endpoint__project=project).order_by("pk")
+    bodies = [json.loads(d.body)["data"] for d in deliveries]
+    assert len(bodies) == 2 * 51  # each review to each of the project's two endpoints
+    assert [b["review"]["id"] for b in bodies[::2]] == [r.pk for r in reviews]
+    assert [b["take"]["id"] for b in bodies[1::2]] == [t.pk for t in takes]
+    last = bodies[-1]
+    assert last["review"] | {"created_at": None} == {
+        "id": reviews[-1].pk,
+        "verdict": "reject",
+        "kind": "verdict",
+        "reviewer": lead.email or lead.username,
+        "failure_tags": ["blur"],
+        "comment": "",
+        "created_at": None,
+    }
+    assert (last["take"]["current_verdict"], last["project"]["slug"]) == ("reject", "hooks")
+    assert not WebhookDelivery.objects.exclude(endpoint__project=project).exists()

@@ -9,9 +9,11 @@ from .delivery import (
     webhook_attempt,
     webhook_redeliver,
     webhook_test_send,
+    webhooks_deliveries_write,
     webhooks_dispatch_due,
     webhooks_emit,
     webhooks_enqueue,
+    webhooks_listening,
 )
 from .endpoints import (
     webhook_endpoint_create,
@@ -24,6 +26,7 @@ from .events import (
     webhooks_budget_check,
     webhooks_import_finished,
     webhooks_review_recorded,
+    webhooks_reviews_recorded,
     webhooks_take_broken,
     webhooks_take_ready,
 )
@@ -43,10 +46,13 @@ __all__ = [
     "webhook_test_send",
     "webhooks_budget_check",
     "webhooks_dispatch_due",
+    "webhooks_deliveries_write",
     "webhooks_emit",
     "webhooks_enqueue",
     "webhooks_import_finished",
+    "webhooks_listening",
     "webhooks_review_recorded",
+    "webhooks_reviews_recorded",
     "webhooks_take_broken",
     "webhooks_take_ready",
 ]

@@ -2,7 +2,9 @@
 
 - `webhooks_emit` runs inside the writer's transaction: it writes one delivery row per endpoint
   subscribed to the event and enqueues the sends with `transaction.on_commit`. A rolled-back
-  write takes its rows with it and enqueues nothing.
+  write takes its rows with it and enqueues nothing. An event about many rows at once (a bulk
+  of reviews) finds its endpoints with `webhooks_listening` and writes with
+  `webhooks_deliveries_write`: a bounded number of queries, not a few per row.
 - `webhook_attempt` (the task's body) claims a due delivery with a conditional update, signs it
   with the Standard Webhooks scheme, POSTs it through `netsafe.post` (public addresses only, a
   timeout per call) outside any transaction, and records the answer.
@@ -19,7 +21,7 @@ import logging
 import random
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -33,7 +35,7 @@ from standardwebhooks import Webhook
 
 from ... import netsafe
 from ...limits import single_line
-from ...models import DeliveryState, WebhookDelivery, WebhookEndpoint
+from ...models import DeliveryState, Take, WebhookDelivery, WebhookEndpoint
 from ...models.webhooks import TEST_EVENT
 
 log = logging.getLogger(__name__)
@@ -101,28 +103,59 @@ def _body(*, event: str, payload: dict, at: datetime) -> str:
     )
 
 
+def webhooks_listening(
+    *, event: str, project_ids: Iterable[int] = (), take_ids: Sequence[int] = ()
+) -> dict[int, list[WebhookEndpoint]]:
+    """The active endpoints subscribed to `event`, by project id, for the given projects or the
+    projects of the given takes: one query, however many."""
+    query = Q(project_id__in=set(project_ids))
+    if take_ids:
+        query |= Q(project_id__in=Take.objects.filter(pk__in=take_ids).values("project_id"))
+    listening: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in WebhookEndpoint.objects.filter(query, is_active=True).order_by("pk"):
+        if endpoint.receives(event):
+            listening.setdefault(endpoint.project_id, []).append(endpoint)
+    return listening
+
+
 def webhooks_emit(
     *, project_id: int, event: str, payload: dict | Callable[[], dict]
 ) -> list[WebhookDelivery]:
     """Write a delivery for every active endpoint of the project subscribed to `event`, in the
     caller's transaction, and send them after it commits. `payload` may be a function, called
     only when some endpoint listens (most projects have none: one query, nothing built)."""
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(project_id=project_id, is_active=True)
-        if e.receives(event)
-    ]
+    endpoints = webhooks_listening(event=event, project_ids=[project_id]).get(project_id)
     if not endpoints:
         return []
     data = payload() if callable(payload) else payload
+    return webhooks_deliveries_write(event=event, sends=[(e, data) for e in endpoints])
+
+
+def webhooks_deliveries_write(
+    *, event: str, sends: list[tuple[WebhookEndpoint, dict]]
+) -> list[WebhookDelivery]:
+    """One delivery per (endpoint, payload), in one insert in the caller's transaction; all
+    enqueued once it commits."""
+    if not sends:
+        return []
     now = timezone.now()
-    body = _body(event=event, payload=data, at=now)
+    bodies: dict[int, str] = {}  # a payload sent to several endpoints is serialized once
+
+    def body(data: dict) -> str:
+        if id(data) not in bodies:
+            bodies[id(data)] = _body(event=event, payload=data, at=now)
+        return bodies[id(data)]
+
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
-                endpoint=e, event=event, message_id=_message_id(), body=body, next_attempt_at=now
+                endpoint=endpoint,
+                event=event,
+                message_id=_message_id(),
+                body=body(data),
+                next_attempt_at=now,
             )
-            for e in endpoints
+            for endpoint, data in sends
         ]
     )
     ids = [d.pk for d in deliveries]

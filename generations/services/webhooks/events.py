@@ -4,9 +4,11 @@ writer makes, inside its own transaction; payloads are built only if some endpoi
 Every body is `{"type": <event>, "timestamp": <ISO 8601>, "data": <payload>}`; the payloads are
 documented in the README ("Webhooks")."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from ...models import (
@@ -19,7 +21,7 @@ from ...models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from .delivery import db_timeouts, webhooks_emit
+from .delivery import db_timeouts, webhooks_deliveries_write, webhooks_emit, webhooks_listening
 
 # Percent of the budget; each fires once when spend reaches it, again only after spend fell
 # below it (the budget was raised).
@@ -73,26 +75,48 @@ def webhooks_take_broken(*, take_id: int) -> None:
 
 
 def webhooks_review_recorded(*, review: Review) -> None:
-    take = review.take
+    webhooks_reviews_recorded(reviews=[review])
 
-    def payload() -> dict:
-        fresh = Take.objects.select_related("project", "shot", "prompt_version").get(pk=take.pk)
-        reviewer = review.reviewer
-        return {
-            "project": _project(fresh.project),
-            "take": take_payload(fresh),
+
+def webhooks_reviews_recorded(*, reviews: Sequence[Review]) -> None:
+    """`review.recorded` for reviews saved in the caller's transaction, in order. The queries
+    do not grow with their number: the listening endpoints (one query, and all there is when
+    nobody listens), then the takes, the reviewers not loaded yet and the failure tags, one
+    query each, and the deliveries, one insert."""
+    if not reviews:
+        return
+    event = WebhookEvent.REVIEW_RECORDED
+    take_ids = sorted({r.take_id for r in reviews})
+    listening = webhooks_listening(event=event, take_ids=take_ids)
+    if not listening:
+        return
+    takes = Take.objects.select_related("project", "shot", "prompt_version").in_bulk(take_ids)
+    loaded = {r.pk: r.reviewer for r in reviews if Review.reviewer.is_cached(r)}
+    missing = {r.reviewer_id for r in reviews if r.pk not in loaded}
+    users = get_user_model().objects.in_bulk(missing) if missing else {}
+    tags: dict[int, list[str]] = {}
+    through = Review.failure_tags.through.objects.filter(review_id__in=[r.pk for r in reviews])
+    for review_id, slug in through.values_list("review_id", "failuretag__slug"):
+        tags.setdefault(review_id, []).append(slug)
+    sends = []
+    for review in reviews:
+        take = takes[review.take_id]
+        reviewer = loaded.get(review.pk) or users.get(review.reviewer_id)
+        data = {
+            "project": _project(take.project),
+            "take": take_payload(take),
             "review": {
                 "id": review.pk,
                 "verdict": review.verdict,
                 "kind": review.kind,
                 "reviewer": getattr(reviewer, "email", "") or getattr(reviewer, "username", ""),
-                "failure_tags": sorted(review.failure_tags.values_list("slug", flat=True)),
+                "failure_tags": sorted(tags.get(review.pk, [])),
                 "comment": review.comment,
                 "created_at": review.created_at,
             },
         }
-
-    webhooks_emit(project_id=take.project_id, event=WebhookEvent.REVIEW_RECORDED, payload=payload)
+        sends.extend((endpoint, data) for endpoint in listening.get(take.project_id, []))
+    webhooks_deliveries_write(event=event, sends=sends)
 
 
 IMPORT_ERRORS_SHOWN = 20
