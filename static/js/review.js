@@ -34,10 +34,14 @@
     return !!input && !["checkbox", "radio", "button", "submit", "reset", "range"].includes(input.type);
   }
 
-  // While a request is out (or its answer is settling in), stage commands typed ahead wait in
-  // `pending` and run, in order, once the next take is in: a fast reviewer loses no key.
-  let inflight = false;
-  const pending = [];
+  // While a request of the stage is out (or its answer is settling in), commands typed ahead
+  // wait in `pending` and run, in order, once that answer is in: a fast reviewer loses no key.
+  // The queue waits for that one request (its XMLHttpRequest), not for any settle: one answer
+  // settles twice (the stage, and the crumbs swapped out of band), and the second settle used
+  // to run the next key while the first key's request was still out, on the same take.
+  let waiting = null; // the request the typed-ahead keys wait for
+  let swapped = false; // whether its answer has swapped in (one that swaps nothing never settles)
+  const pending = []; // keys, and notes typed ahead as {text, submit}
   const STAGE_KEYS = /^[arujkn1-9]$/;
 
   function click(id) {
@@ -65,10 +69,36 @@
     text.focus();
   }
 
+  // A note typed ahead: the box gets its text, and Enter (if typed) saves it.
+  function noteAhead(note) {
+    startNote(Dailies.player());
+    const text = byId("note-text");
+    const form = byId("note-form");
+    if (!text || !form) return;
+    text.value = note.text;
+    if (note.submit) {
+      htmx.process(form);
+      form.requestSubmit();
+    }
+  }
+
+  // Keys typed after a queued N are that note's text (Enter saves it, Esc drops it), not
+  // shortcuts: the "a" and "r" of "warps at the end" must not judge takes on their way to the box.
+  function typeInto(note, event) {
+    const key = event.key;
+    if (key === "Enter") note.submit = true;
+    else if (key === "Escape") pending.pop();
+    else if (key === "Backspace") note.text = note.text.slice(0, -1);
+    else if (key.length === 1) note.text += key;
+    else return;
+    event.preventDefault();
+  }
+
   // Commands on the take on screen: verdicts, tags, navigation, undo, notes.
   function stageCommand(key) {
     const stage = byId("review-stage");
     if (!stage || !stage.dataset.takeId) return;
+    if (typeof key === "object") { noteAhead(key); return; }
     if (key === "a") click("verdict-accept");
     else if (key === "r") click("verdict-reject");
     else if (key === "u") click("undo-button");
@@ -93,6 +123,8 @@
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (isTyping(event.target)) return; // Esc in the note box: notes.js
+    const last = pending.at(-1);
+    if (typeof last === "object" && !last.submit) { typeInto(last, event); return; }
     if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
     if (byId("help").open) return; // the dialog handles Esc itself
     const stage = byId("review-stage");
@@ -105,7 +137,8 @@
       case "a": case "r": case "u": case "j": case "k": case "n":
       case "1": case "2": case "3": case "4": case "5": case "6": case "7": case "8": case "9":
         if (!(event.repeat && "aru".includes(key))) {
-          if (inflight) pending.push(key); else stageCommand(key);
+          if (!waiting) stageCommand(key);
+          else pending.push(key === "n" ? { text: "", submit: false } : key);
         }
         break;
       case " ":
@@ -128,32 +161,45 @@
     if (handled) event.preventDefault();
   });
 
-  document.addEventListener("htmx:beforeRequest", () => { inflight = true; });
-  // A failed request that swaps nothing: drop what was typed ahead for it.
-  for (const type of ["htmx:sendError", "htmx:timeout"]) {
-    document.addEventListener(type, () => { inflight = false; pending.length = 0; });
-  }
+  // Requests of the stage (a verdict, undo, J/K, a note) hold the keys typed after them;
+  // a request of anything else on the page does not.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (!byId("review-stage")?.contains(event.detail.elt)) return;
+    waiting = event.detail.xhr;
+    swapped = false;
+  });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.xhr === waiting) swapped = true;
+  });
   document.addEventListener("htmx:afterRequest", (event) => {
-    const status = event.detail.xhr?.status || 0;
-    // A refused note: the keys typed after Enter were meant for a take with that note saved.
-    const noteRefused = event.detail.elt.id === "note-form" && status >= 400;
-    if ((event.detail.failed && status >= 500) || noteRefused) {
-      inflight = false;
-      pending.length = 0;
-    }
+    if (event.detail.xhr !== waiting) return;
+    // A refused act (a stale verdict, a bad note) or a failure: the keys typed after it were
+    // meant for what it would have shown; drop them. An answer that swapped nothing (a 5xx, a
+    // network error) never settles: stop waiting for it.
+    const xhr = waiting;
+    if ((xhr.status || 0) >= 400 || !swapped) pending.length = 0;
+    if (!swapped) waiting = null;
+    // An answer swapped into a panel that another answer has replaced since settles outside
+    // the document, unseen here: don't wait for it forever (its settle is due in ~20 ms).
+    else setTimeout(() => { if (waiting === xhr) release(); }, 1000);
   });
 
-  // A new take swapped in and bound by htmx: play it (muted autoplay needs no gesture), then run
-  // the commands typed ahead, stopping when one of them sends a request.
+  // A new take swapped in and bound by htmx: play it (muted autoplay needs no gesture). Once
+  // the answer the queue waits for has settled, run the commands typed ahead, stopping when one
+  // of them sends a request.
   let shown = byId("review-stage")?.dataset.takeId;
-  document.addEventListener("htmx:afterSettle", () => {
-    inflight = false;
+  document.addEventListener("htmx:afterSettle", (event) => {
     const takeId = byId("review-stage")?.dataset.takeId;
     if (takeId !== shown) {
       shown = takeId;
       const video = Dailies.player();
       if (video) video.play().catch(() => {});
     }
-    while (pending.length && !inflight) stageCommand(pending.shift());
+    if (waiting && event.detail.xhr === waiting) release();
   });
+
+  function release() {
+    waiting = null;
+    while (pending.length && !waiting) stageCommand(pending.shift());
+  }
 })();
