@@ -2,12 +2,15 @@
 prompt versions, the take listing (filters, cursor), reviews and notes, and the error shape."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from generations.drawing import MAX_POINTS, MAX_STROKES
+from generations.forms import NoteForm
 from generations.models import FailureTag, Note, PromptVersion, Review, Shot
 from generations.services.reviews import review_record
 from generations.services.tokens import api_token_create
@@ -253,6 +256,53 @@ def test_notes_are_added_and_listed(client, listed, lead_auth):
     )
     assert past_end.status_code == 400 and "past the end" in past_end.json()["message"]
     assert [n["text"] for n in client.get(url, headers=lead_auth).json()] == ["pop"]
+
+
+def test_a_note_carries_a_drawing_checked_as_the_web_form_checks_it(client, listed, lead_auth):
+    take = listed[2]
+    url = f"{API}/projects/neon-market/takes/{take.pk}/notes"
+    line = {"kind": "line", "points": [[0.1, 0.2], [0.123456, 0.3]]}
+    arrow = {"kind": "arrow", "points": [[0.9, 0.1], [0.6, 0.4]]}
+
+    def post(drawing):
+        body = {"seconds": 1, "text": "arm bends", "drawing": drawing}
+        return client.post(url, body, content_type="application/json", headers=lead_auth)
+
+    response = post([line, arrow])
+    assert response.status_code == 201, response.content
+    stored = [{"kind": "line", "points": [[0.1, 0.2], [0.1235, 0.3]]}, arrow]  # rounded
+    assert response.json()["drawing"] == stored
+    assert Note.objects.get(pk=response.json()["id"]).drawing == stored
+    assert [n["drawing"] for n in client.get(url, headers=lead_auth).json()] == [stored]
+    assert post(None).json()["drawing"] == [] and post([]).json()["drawing"] == []
+
+    # Refused with the web form's own reasons, the size cap included: 20 strokes of 200
+    # points are allowed, but not in 100,000 characters of JSON.
+    long = [{"kind": "line", "points": [[0.123456789, 0.987654321]] * MAX_POINTS}] * MAX_STROKES
+    refused = [
+        [{"kind": "circle", "points": [[0, 0], [1, 1]]}],
+        [{"kind": "line", "points": [[0, 0], [1.2, 0.5]]}],
+        [{"kind": "arrow", "points": [[0, 0], [0.5, 0.5], [1, 1]]}],
+        [line] * (MAX_STROKES + 1),
+        long,
+    ]
+    for drawing in refused:
+        form = NoteForm({"seconds": "1", "text": "x", "drawing": json.dumps(drawing)})
+        assert not form.is_valid()
+        response = post(drawing)
+        assert response.status_code == 400, drawing
+        assert form.errors["drawing"][0] in response.json()["errors"]["drawing"][0]
+    assert Note.objects.filter(take=take).count() == 3
+
+    # A verdict's notes take a drawing too.
+    response = client.post(
+        f"{API}/projects/neon-market/takes/{take.pk}/reviews",
+        {"verdict": "reject", "notes": [{"seconds": 0.5, "text": "pops", "drawing": [arrow]}]},
+        content_type="application/json",
+        headers=lead_auth,
+    )
+    assert response.status_code == 201, response.content
+    assert Note.objects.get(review_id=response.json()["id"]).drawing == [arrow]
 
 
 def test_a_take_of_another_project_is_404(client, listed, outsider, members):

@@ -100,6 +100,7 @@ def note_out(note: Note) -> dict:
         "frame": note.frame,
         "text": note.text,
         "tag": note.tag.slug if note.tag_id else None,
+        "drawing": note.drawing or [],
         "author": note.author.username if note.author_id else None,
         "review_id": note.review_id,
         "created_at": note.created_at,

@@ -1,6 +1,7 @@
 """Request and response shapes of the API. Text limits come from generations.limits, so the API
 refuses exactly what the forms and the manifest importer refuse."""
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -8,6 +9,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from .. import limits
+from ..drawing import MAX_POINTS, MAX_STROKES, DrawingError, drawing_clean
 
 
 def _text(value: str, *, max_length: int, single_line: bool = True) -> str:
@@ -178,10 +180,28 @@ class TakeUrlIn(TakeRegisterBase):
     media_url: str = Field(min_length=1, max_length=1000)
 
 
+DRAWING_HELP = (
+    "Strokes drawn on the frame, as in the web review form: "
+    '[{"kind": "line" or "arrow", "points": [[x, y], …]}], x and y from 0 to 1 of the '
+    f"picture (origin top-left); at most {MAX_STROKES} strokes of 2 to {MAX_POINTS} points "
+    "(an arrow: tail and head). Empty or null: none."
+)
+
+
 class NoteIn(Schema):
     seconds: float = Field(ge=0, le=1e6)
     text: str = Field(min_length=1)
     tag: str = ""
+    drawing: list[Any] | None = Field(default=None, description=DRAWING_HELP)
+
+    @field_validator("drawing")
+    @classmethod
+    def _drawing(cls, v):
+        # The web form's check on the same JSON text: its size cap, then the strokes.
+        try:
+            return drawing_clean(None if v is None else json.dumps(v, separators=(",", ":")))
+        except DrawingError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("text")
     @classmethod
@@ -203,6 +223,7 @@ class NoteOut(Schema):
     frame: int
     text: str
     tag: str | None
+    drawing: list[dict[str, Any]]
     author: str | None
     review_id: int | None
     created_at: datetime

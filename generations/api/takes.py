@@ -122,7 +122,8 @@ def review_new(request, slug: str, take_id: int, payload: ReviewIn):
             tags=tags,
             comment=payload.comment.strip(),
             notes=[
-                NoteInput(seconds=n.seconds, text=n.text, tag_slug=n.tag) for n in payload.notes
+                NoteInput(seconds=n.seconds, text=n.text, tag_slug=n.tag, drawing=n.drawing)
+                for n in payload.notes
             ],
             expected_current=payload.seen_review
             if "seen_review" in payload.model_fields_set
@@ -156,13 +157,13 @@ def note_list(request, slug: str, take_id: int):
     "/projects/{slug}/takes/{int:take_id}/notes",
     response={201: NoteOut, **ERRORS},
     tags=["notes"],
-    summary="A time-coded note (seconds into the take), optionally with a failure tag",
+    summary="A time-coded note (seconds into the take), optionally with a tag and a drawing",
 )
 def note_new(request, slug: str, take_id: int, payload: NoteIn):
     _access, take = get_take(request, slug, take_id, "tag")
     _tags([payload.tag] if payload.tag else [], field="tag")
     note = review_services.note_add(
         take=take, author=request.user, seconds=payload.seconds, text=payload.text,
-        tag_slug=payload.tag.strip(),
+        tag_slug=payload.tag.strip(), drawing=payload.drawing,
     )  # fmt: skip
     return Status(201, out.note_out(note))

@@ -29,6 +29,7 @@ class NoteInput:
     seconds: float
     text: str
     tag_slug: str = ""
+    drawing: list | None = None  # strokes on the frame (generations.drawing)
 
 
 def frame_at(seconds: float, fps: float) -> int:
