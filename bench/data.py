@@ -171,7 +171,9 @@ def _takes(project: Project, takes: int) -> None:
                 flicker_series, status, status_reason, cost_usd, cost_source, current_verdict,
                 created_at, added_at{take_defaults.columns})
             SELECT %(project)s, bv.shot_id, bv.id, bv.number,
-                (%(models)s::text[])[1 + (g * 7 %% %(nm)s)],
+                -- The model moves on by one at every round over the versions, so every
+                -- model gets takes and a version's takes span several models.
+                (%(models)s::text[])[1 + ((g + g / %(nv)s) %% %(nm)s)],
                 '{{}}', g, 'bench-' || g, '', '', '', 4 + (g %% 3) * 2, 24, 1280, 720, 'h264',
                 '', '', '', 0, '[]', 'ready', '', (0.2 + (g %% 13) * 0.1)::numeric(12,4),
                 'reported', '',

@@ -21,6 +21,28 @@ def test_the_bench_generator_makes_a_project_the_app_can_read():
     stats = project_stats(project=project)
     assert (stats["takes"], stats["reviewed"]) == (300, 270)
     assert 0 < stats["accepted"] < stats["reviewed"]
+    assert_models_vary(project, stats)
+
+
+def assert_models_vary(project, stats):
+    """Every model of the generator gets takes, and a prompt version's takes span several
+    models: a per-model rollup wired to the wrong column cannot pass on bench data."""
+    from django.db.models import Count
+
+    from bench.data import MODELS
+
+    by_model = {model: row["takes"] for model, row in stats["by_model"].items()}
+    assert set(by_model) == set(MODELS), by_model
+    assert sum(by_model.values()) == stats["takes"]
+    assert max(by_model.values()) - min(by_model.values()) <= stats["takes"] // len(MODELS)
+    spread = (
+        Take.objects.filter(project=project)
+        .values("prompt_version")
+        .annotate(n=Count("model", distinct=True))
+        .order_by("-n")
+        .values_list("n", flat=True)
+    )
+    assert spread[0] > 1
 
 
 @pytest.mark.django_db
@@ -47,3 +69,4 @@ def test_the_realistic_shape_has_one_shot_per_prompt_and_2_to_5_versions():
     stats = project_stats(project=project)
     assert stats["takes"] == 2000 and stats["dimensions"]["shots"] == 300
     assert len(stats["by_pass"]) == 5
+    assert_models_vary(project, stats)

@@ -228,6 +228,11 @@ def urls(slug: str, shot_id: int) -> list[str]:
         reverse("dashboard_live", args=[slug, "editor"]) + "?rev=0",
         reverse("api-v1:project_stats", args=[slug]),
         reverse("shot_detail", args=[slug, shot_id]),
+        reverse("review_queue", args=[slug]),
+        reverse("review_queue", args=[slug]) + f"?shot={shot_id}",
+        reverse("review_queue", args=[slug]) + "?shot_q=0003",
+        reverse("take_grid", args=[slug]),
+        reverse("take_grid", args=[slug]) + f"?shot={shot_id}&shot_q=0003",
         *(reverse("stats_table", args=[slug, name]) for name in STATS_DIMENSIONS),
         *(
             reverse("api-v1:project_stats_dimension", args=[slug, name])
@@ -255,3 +260,32 @@ def test_every_page_runs_the_same_queries_at_10_and_at_500_shots(client, reviewe
     assert {url: n for url, n in counted.items() if n[0] != n[1]} == {}
     # The summary reads four tables, whatever the size.
     assert counted[reverse("api-v1:project_stats", args=["small"])][0] <= 8
+
+
+def test_the_shot_filter_of_the_queue_and_grid_is_bounded_and_searchable(
+    client, reviewers, member
+):
+    """A project of 500 shots sends the first 200 names, a search box, and the chosen shot even
+    when it is not among them; the search narrows the list (the takes are narrowed only by the
+    chosen shot)."""
+    import re
+
+    from generations.selectors.queue import SHOT_CHOICES
+
+    small = join(build("small", 10, reviewers), member)
+    large = join(build("large", 500, reviewers), member)
+    client.force_login(member)
+    late = Shot.objects.get(project=large, name="shot 0499")
+    for name in ("review_queue", "take_grid"):
+        html = client.get(reverse(name, args=["large"])).content.decode()
+        names = re.findall(r'<option value="\d+" >(shot \d{4})</option>', html)
+        assert names == [f"shot {i:04d}" for i in range(SHOT_CHOICES)]
+        assert 'name="shot_q"' in html and "more: find a shot by name" in html
+        html = client.get(reverse(name, args=["large"]), {"shot": late.pk}).content.decode()
+        assert f'<option value="{late.pk}" selected>shot 0499</option>' in html
+        html = client.get(reverse(name, args=["large"]), {"shot_q": "shot 049"}).content.decode()
+        names = re.findall(r'<option value="\d+" (?:selected)?>(shot \d{4})</option>', html)
+        assert names == [f"shot {i:04d}" for i in range(490, 500)]
+        assert "more: find a shot by name" not in html
+    html = client.get(reverse("review_queue", args=[small.slug])).content.decode()
+    assert 'name="shot_q"' not in html and html.count("<option value=") >= 10

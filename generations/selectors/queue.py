@@ -48,6 +48,8 @@ class QueueFilters:
     verdict: str = ""  # accept, reject, unreviewed
     reviewer: int | None = None
     since: datetime | None = None
+    # Narrows the shot filter's list (not the takes): big projects search their shots.
+    shot_q: str = ""
     params: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +71,7 @@ class QueueFilters:
             verdict=verdict if verdict in {"accept", "reject", "unreviewed"} else "",
             reviewer=as_int("reviewer"),
             since=since,
+            shot_q=query.get("shot_q", "").strip()[:100],
         )
         filters.params = {k: query[k] for k in FILTER_KEYS if query.get(k)}
         return filters
@@ -252,8 +255,29 @@ def current_tag_slugs(take: Take) -> set[str]:
     return set(take.current_review.failure_tags.values_list("slug", flat=True))
 
 
-def queue_filter_choices(*, project: Project) -> dict:
-    """Values for the filter selects: models, passes, shots, reviewers (four small queries)."""
+# The shot filter lists at most this many shots (by name); a project of 100k shots is searched
+# (`shot_q`) instead of sending every name in every queue and grid page.
+SHOT_CHOICES = 200
+
+
+def shot_choices(*, project: Project, q: str = "", selected: int | None = None) -> dict:
+    """The shot filter's options: the first SHOT_CHOICES shots by name (the unique index on
+    project and name walks them), or those whose name contains `q`; the selected shot is
+    always among them. `more`: other shots exist (the page offers the search)."""
+    shots = project.shots.order_by("name")
+    if q:
+        shots = shots.filter(name__icontains=q)
+    listed = list(shots.values("id", "name")[: SHOT_CHOICES + 1])
+    more = len(listed) > SHOT_CHOICES
+    listed = listed[:SHOT_CHOICES]
+    if selected and all(s["id"] != selected for s in listed):
+        listed = list(project.shots.filter(pk=selected).values("id", "name")) + listed
+    return {"shots": listed, "more": more, "q": q}
+
+
+def queue_filter_choices(*, project: Project, filters: QueueFilters | None = None) -> dict:
+    """Values for the filter selects: models, passes, shots (bounded: `shot_choices`),
+    reviewers (four small queries)."""
     from django.contrib.auth import get_user_model
 
     # Models and passes come from the rollup rows: a DISTINCT over a million takes would not.
@@ -266,7 +290,11 @@ def queue_filter_choices(*, project: Project) -> dict:
     return {
         "models": sorted(keys[Dimension.MODEL]),
         "passes": sorted(int(k) for k in keys[Dimension.PASS]),
-        "shots": list(project.shots.order_by("name").values("id", "name")),
+        "shots": shot_choices(
+            project=project,
+            q=filters.shot_q if filters else "",
+            selected=filters.shot if filters else None,
+        ),
         "reviewers": list(
             get_user_model()
             .objects.filter(memberships__project=project)

@@ -31,7 +31,7 @@ def _context(request, access, query):
         ),
         "limit": GRID_LIMIT,
         "tags": FailureTag.objects.all(),
-        "choices": queue_selectors.queue_filter_choices(project=access.project),
+        "choices": queue_selectors.queue_filter_choices(project=access.project, filters=filters),
     }
 
 

@@ -108,7 +108,9 @@ def review_queue(request, slug):
     context = stage_context(request, access, filters, carry, take_id, last=last)
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, STAGE, context)
-    context["choices"] = queue_selectors.queue_filter_choices(project=access.project)
+    context["choices"] = queue_selectors.queue_filter_choices(
+        project=access.project, filters=filters
+    )
     context["all_tags"] = FailureTag.objects.all()
     return render(request, "generations/review/queue.html", context)
 
