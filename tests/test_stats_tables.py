@@ -262,9 +262,7 @@ def test_every_page_runs_the_same_queries_at_10_and_at_500_shots(client, reviewe
     assert counted[reverse("api-v1:project_stats", args=["small"])][0] <= 8
 
 
-def test_the_shot_filter_of_the_queue_and_grid_is_bounded_and_searchable(
-    client, reviewers, member
-):
+def test_the_shot_filter_of_the_queue_and_grid_is_bounded_and_searchable(client, reviewers, member):
     """A project of 500 shots sends the first 200 names, a search box, and the chosen shot even
     when it is not among them; the search narrows the list (the takes are narrowed only by the
     chosen shot)."""
