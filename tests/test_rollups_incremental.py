@@ -416,3 +416,20 @@ def test_the_full_recompute_finds_and_repairs_any_changed_row():
     )
     assert rollups_recompute(project_id=project.pk) == 0
     assert_consistent(project)
+
+
+@pytest.mark.django_db
+def test_a_verdict_on_an_idle_project_is_refreshed_at_once_and_a_burst_is_gathered():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generations.services.rollups import COALESCE_SECONDS, rollups_countdown
+
+    project = _project_with_one_new_verdict(4)
+    finished = ProjectRollup.objects.get(project=project).computed_at
+    # Right after a refresh, the next one waits so that the writes of a burst fold into it.
+    assert rollups_countdown(project_id=project.pk, now=finished) == COALESCE_SECONDS > 0
+    later = finished + timedelta(seconds=COALESCE_SECONDS + 0.01)
+    assert rollups_countdown(project_id=project.pk, now=later) == 0
+    assert rollups_countdown(project_id=ProjectFactory().pk, now=timezone.now()) == 0

@@ -24,6 +24,7 @@ from .refresh import (
 from .schedule import (
     COALESCE_SECONDS,
     STALE_QUEUE,
+    rollups_countdown,
     rollups_enqueue,
     rollups_reconcile,
     rollups_release,
@@ -39,6 +40,7 @@ __all__ = [
     "RowKey",
     "ledger_rebuild",
     "rollups_compute",
+    "rollups_countdown",
     "rollups_enqueue",
     "rollups_failed",
     "rollups_job_progress",

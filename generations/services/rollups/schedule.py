@@ -3,8 +3,9 @@
 Every write calls `rollups_schedule` inside its own transaction with the ids of the takes it
 changed. That logs one RollupChange per take and bumps the project's change counter in the same
 transaction (so both commit with the write, even if the broker is down) and, after commit,
-enqueues one refresh per project at a time (the `queued` claim), a short countdown later: a burst
-of 500 verdicts costs a handful of refreshes, not 500."""
+enqueues one refresh per project at a time (the `queued` claim): at once when the project's last
+refresh is not recent, else a short countdown later, so a burst of 500 verdicts costs a handful
+of refreshes, not 500."""
 
 import logging
 from collections.abc import Iterable
@@ -76,13 +77,24 @@ def rollups_enqueue(*, project_id: int, countdown: float | None = None) -> bool:
         return False
     try:
         rollups_refresh.apply_async(
-            args=[project_id], countdown=COALESCE_SECONDS if countdown is None else countdown
+            args=[project_id],
+            countdown=rollups_countdown(project_id=project_id) if countdown is None else countdown,
         )
     except Exception:
         log.warning("could not enqueue rollups refresh for project %s", project_id)
         ProjectRollup.objects.filter(project_id=project_id).update(queued=False)
         return False
     return True
+
+
+def rollups_countdown(*, project_id: int, now=None) -> float:
+    """How long a new refresh waits in the queue: nothing when the project's last refresh
+    finished more than COALESCE_SECONDS ago (a single verdict shows at once), the coalescing
+    countdown when one just ran (a burst of writes: the next refresh gathers them)."""
+    now = now or timezone.now()
+    recent = now - timedelta(seconds=COALESCE_SECONDS)
+    busy = ProjectRollup.objects.filter(project_id=project_id, computed_at__gt=recent).exists()
+    return COALESCE_SECONDS if busy else 0
 
 
 def rollups_release(*, project_id: int) -> None:
