@@ -100,7 +100,10 @@ class Membership(models.Model):
 
 
 class Shot(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="shots")
+    # Indexed by shot_newest and shot_unique_name, which lead with it.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="shots", db_index=False
+    )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     target_duration_s = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
@@ -120,7 +123,10 @@ class Shot(models.Model):
 
 
 class PromptVersion(models.Model):
-    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="versions")
+    # Indexed by promptversion_unique_number, which leads with it.
+    shot = models.ForeignKey(
+        Shot, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"

@@ -49,7 +49,10 @@ class FailureTag(models.Model):
 class Review(models.Model):
     """One verdict on a take. Append-only: a new verdict is a new row; the latest is current."""
 
-    take = models.ForeignKey("generations.Take", on_delete=models.CASCADE, related_name="reviews")
+    # Indexed by review_take_latest, which leads with it.
+    take = models.ForeignKey(
+        "generations.Take", on_delete=models.CASCADE, related_name="reviews", db_index=False
+    )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )

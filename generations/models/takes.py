@@ -69,11 +69,15 @@ class ModelPrice(models.Model):
 
 class Take(models.Model):
     # project and shot repeat what prompt_version implies: the rollups group by them and
-    # external_id must be unique per project.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="takes")
-    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="takes")
+    # external_id must be unique per project. No single-column indexes on the three: the
+    # composite indexes below lead with each of them, and every index is paid on every write
+    # (a bulk import pays it a million times).
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="takes", db_index=False
+    )
+    shot = models.ForeignKey(Shot, on_delete=models.CASCADE, related_name="takes", db_index=False)
     prompt_version = models.ForeignKey(
-        PromptVersion, on_delete=models.CASCADE, related_name="takes"
+        PromptVersion, on_delete=models.CASCADE, related_name="takes", db_index=False
     )
     pass_number = models.PositiveIntegerField(default=1)
     model = models.CharField(max_length=80)
@@ -99,9 +103,7 @@ class Take(models.Model):
     flicker_score = models.FloatField(null=True, blank=True)
     flicker_series = models.JSONField(default=list, blank=True)
 
-    status = models.CharField(
-        max_length=12, choices=TakeStatus.choices, default=TakeStatus.READY, db_index=True
-    )
+    status = models.CharField(max_length=12, choices=TakeStatus.choices, default=TakeStatus.READY)
     status_reason = models.CharField(max_length=500, blank=True)
     # When a media run claimed this take (conditional update, no row lock held while it
     # decodes); a claim older than the stale limit is presumed lost (services/takes.py).
@@ -157,6 +159,8 @@ class Take(models.Model):
             ),
             models.Index(fields=["shot", "current_verdict"], name="take_shot_verdict"),
             models.Index(fields=["project", "model"], name="take_project_model"),
+            # Equality only (the reconciler's stuck takes): no varchar_pattern_ops twin.
+            models.Index(fields=["status"], name="take_status"),
             # The budget page lists the takes no price covered: only those rows are indexed, so
             # the listing costs what the unpriced takes are, not the project's size.
             models.Index(
