@@ -1,0 +1,647 @@
+"""PostgreSQL's writer: records COPYed straight into their tables, a chunk at a time.
+
+Per chunk, a few set-based statements resolve what the rows point to: shots (`INSERT … ON
+CONFLICT DO NOTHING` with the ids back in the same statement), prompt versions (ids drawn first,
+so each is inserted with its parent already set), and, for a project that had takes before,
+which takes exist (one indexed lookup). Then take and review ids are drawn from their sequences
+and the takes (with their current verdict already set), reviews, tag links and notes go in by
+COPY, each row written once.
+
+Foreign keys: a role that may (see `_may_skip_triggers`) writes with PostgreSQL's per-row
+foreign-key triggers off, having locked every row it points to; any other role gets them, each
+COPY's checked as it ends (a take's `current_review` points at a review COPYed after it, so
+that one stays deferred to commit).
+
+Everything happens in one transaction: an import is all or nothing, and a line the parser
+refused never reaches it. Memory holds a chunk and two integers per new take (to name the
+first line of a duplicate), whatever the file's size."""
+
+import json
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
+
+import psycopg
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
+
+from ..models import FailureTag, Note, Project, PromptVersion, Review, Shot, Take
+from ..services.verdicts import takes_current_refresh, verdict_of
+from .parse import ParsedTake
+from .report import ImportReport
+from .resolve import (
+    INCREMENTAL_MAX,
+    Prices,
+    projects_resolve,
+    reviewers_join,
+    rollups_mark,
+    tags_resolve,
+    users_resolve,
+)
+
+# Lines per round: enough that a round's dozen statements are cheap next to its COPYs, few
+# enough that the parsed chunks in flight stay a few MB.
+CHUNK = 5000
+CHANGE_NOTE = "Imported from a manifest"
+
+TAKE_COLUMNS = (
+    "id", "project_id", "shot_id", "prompt_version_id", "pass_number", "model", "parameters",
+    "seed", "external_id", "media_url", "duration_s", "fps", "width", "height", "cost_usd",
+    "cost_source", "price_usd_per_second", "current_review_id", "current_verdict", "created_at",
+    "added_at",
+)  # fmt: skip
+REVIEW_COLUMNS = ("id", "take_id", "reviewer_id", "verdict", "kind", "comment", "created_at")
+NOTE_COLUMNS = ("take_id", "review_id", "author_id", "seconds", "frame", "tag_id", "text")
+
+
+def _defaults(model, given: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
+    """The model's other NOT NULL columns and their Python defaults as COPY values (Django's
+    defaults are not database defaults), so a migration that adds a field keeps COPY working."""
+    columns, values = [], []
+    for f in model._meta.concrete_fields:
+        if f.column in given or f.primary_key or f.null:
+            continue
+        default = f.get_default()
+        if default is None:
+            continue
+        columns.append(f.column)
+        if isinstance(f, JSONField):
+            values.append(json.dumps(default))
+        else:
+            values.append(f.get_db_prep_save(default, connection))
+    return tuple(columns), tuple(values)
+
+
+def _ints(values) -> str:
+    """A bigint[]/int[] literal: psycopg adapts a list element by element in Python, which
+    costs more than the statement for the few thousand values of a chunk."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _texts(values) -> str:
+    """A text[] literal (the parser has refused NUL bytes; quotes and backslashes escaped)."""
+    return (
+        "{"
+        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
+
+
+def chunks(
+    records: Iterator[ParsedTake], report: ImportReport
+) -> Iterator[tuple[list[ParsedTake], int]]:
+    """(chunk, lines read so far). Parsing stays in this thread: a parser thread beside the
+    writer was measured slower (both are Python, and they fight over the GIL)."""
+    chunk: list[ParsedTake] = []
+    for item in records:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            yield chunk, report.lines
+            chunk = []
+    yield chunk, report.lines
+
+
+def _may_skip_triggers(cur) -> bool:
+    """Whether a chunk's writes (shots, versions, and the COPYs) may run with
+    `session_replication_role = replica`, which skips PostgreSQL's per-row foreign-key
+    triggers: about half the server's work in a bulk load, and what pg_restore skips too. Only
+    a superuser, or a role granted SET on that parameter (PostgreSQL 15+), may; any other role
+    gets the checked path. It is safe because every row written there points either to a row
+    made in this transaction or to one this import holds FOR KEY SHARE, the lock the skipped
+    check would have taken."""
+    cur.execute(
+        "SELECT current_setting('is_superuser') = 'on' OR (current_setting('server_version_num')"
+        "::int >= 150000 AND has_parameter_privilege('session_replication_role', 'SET'))"
+    )
+    return cur.fetchone()[0]
+
+
+class CopyWriter:
+    def __init__(self, *, report: ImportReport, owner, progress, timeout: int | None):
+        self.report = report
+        self.owner = owner
+        self.progress = progress
+        self.timeout = timeout
+        self.prices = Prices(report)
+        self.projects: dict = {}  # slug → Project
+        self.pids: dict[str, int] = {}  # slug → project id
+        self.empty: set[str] = set()  # projects that had no takes when the import began
+        self.users: dict[str, int] = {}
+        self.tags: dict[str, int] = {}
+        self.members: set[tuple[int, int]] = set()
+        # Takes this import created, ids ascending (sequences only grow), with their lines.
+        self.created_ids = array("q")
+        self.created_lines = array("q")
+        self.pending_links: list[tuple[int, int, int]] = []  # parent not arrived yet
+        self.changed: dict[int, list[int] | int] = {}
+        self.take_t, self.review_t = Take._meta.db_table, Review._meta.db_table
+        self.shot_t, self.version_t = Shot._meta.db_table, PromptVersion._meta.db_table
+        self.through_t = Review.failure_tags.through._meta.db_table
+        self.note_t = Note._meta.db_table
+        self.take_defaults = _defaults(Take, TAKE_COLUMNS)
+        self.review_defaults = _defaults(Review, REVIEW_COLUMNS)
+        self.note_defaults = _defaults(Note, NOTE_COLUMNS + ("created_at",))
+
+    def write(self, records: Iterator[ParsedTake]) -> int:
+        read = 0
+        with transaction.atomic(), connection.cursor() as cur:
+            self.cur = cur
+            if self.timeout:
+                for setting in ("statement_timeout", "lock_timeout"):
+                    cur.execute("SELECT set_config(%s, %s, true)", [setting, f"{self.timeout}s"])
+            self._prepare()
+            for chunk, lines in chunks(records, self.report):
+                if chunk:
+                    self._chunk(chunk)
+                if self.progress:
+                    self.progress(lines - read)
+                read = lines
+            self._link_parents(self.pending_links)
+            rollups_mark(self.changed)
+            # Back to Django's deferred checks for whatever else the caller's transaction does.
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        return self.report.takes_created + self.report.reviews_created
+
+    def _timed(self, step: str, started: float) -> float:
+        now = time.perf_counter()
+        timings = self.report.timings
+        timings[step] = timings.get(step, 0.0) + now - started
+        return now
+
+    def _prepare(self) -> None:
+        """Sequences, the transaction's time, and how foreign keys get checked."""
+        cur = self.cur
+        cur.execute(
+            "SELECT now(), pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id'),"
+            " pg_get_serial_sequence(%s, 'id')",
+            [self.take_t, self.review_t, self.version_t],
+        )
+        self.now, self.take_seq, self.review_seq, self.version_seq = cur.fetchone()
+        # Check each COPY's foreign keys as it ends, while the parser thread works, rather than
+        # a million checks in a row at commit. `current_review` points forward: stays deferred.
+        cur.execute(
+            """
+            SELECT c.conname FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+            WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND a.attname = 'current_review_id'
+            """,
+            [self.take_t],
+        )
+        forward = [connection.ops.quote_name(row[0]) for row in cur.fetchall()]
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if forward:
+            cur.execute(f"SET CONSTRAINTS {', '.join(forward)} DEFERRED")
+        self.trusted = _may_skip_triggers(cur)
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS manifest_seen (take_id bigint PRIMARY KEY, line int)"
+            " ON COMMIT DROP"
+        )
+        cur.execute("TRUNCATE manifest_seen")
+
+    # One chunk ----------------------------------------------------------------------------------
+
+    def _chunk(self, chunk: list[ParsedTake]) -> None:
+        started = time.perf_counter()
+        self._lookups(chunk)
+        if self.trusted:
+            # From here to the chunk's last COPY every row written points to a row locked or
+            # made by this import (see _may_skip_triggers); set_config(…, true) is undone with
+            # the transaction or savepoint if anything fails.
+            self.cur.execute("SELECT set_config('session_replication_role', 'replica', true)")
+        shots = self._shots(chunk)
+        versions = self._versions(chunk, shots)
+        started = self._timed("shots and versions", started)
+        lines = self._once_per_chunk(chunk)
+        if all(item.project in self.empty for item in lines):
+            # Projects with no takes when the import began: nothing to look up. A line that
+            # repeats an earlier chunk's external_id makes the unique index refuse the COPY;
+            # then the chunk's takes are written again, the careful way.
+            unpriced = self.report.unpriced.copy()
+            try:
+                with transaction.atomic():
+                    self._takes((lines, []), shots, versions)
+                return
+            except (IntegrityError, psycopg.errors.UniqueViolation):
+                self.report.unpriced = unpriced
+                timings = self.report.timings
+                timings["chunks written twice"] = timings.get("chunks written twice", 0) + 1
+        self._takes(self._stored(lines), shots, versions)
+
+    def _takes(self, split, shots, versions) -> None:
+        """Ids drawn, then the COPYs; on failure nothing of the chunk's takes is kept here."""
+        started = time.perf_counter()
+        fresh, existing = split
+        old_reviews = self._reviews_of_existing(existing)
+        review_count = sum(len(item.reviews) for item in fresh) + len(old_reviews)
+        # Trusted: the COPYs skip the per-row foreign-key triggers (see _may_skip_triggers).
+        self.cur.execute(
+            "SELECT ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s)),"
+            " ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s)),"
+            " set_config('session_replication_role', %s, true)",
+            [
+                self.take_seq,
+                len(fresh),
+                self.review_seq,
+                review_count,
+                "replica" if self.trusted else "origin",
+            ],
+        )
+        take_ids, review_ids, _ = self.cur.fetchone()
+        started = self._timed("ids", started)
+        # On an error the transaction (or the chunk's savepoint) is rolled back, and the role
+        # with it: set_config(…, true) is transactional.
+        touched = self._copy(fresh, take_ids, review_ids, shots, versions, old_reviews)
+        if self.trusted:
+            self.cur.execute("SELECT set_config('session_replication_role', 'origin', true)")
+        if touched:  # stored takes with new reviews: their current verdict may have changed
+            takes_current_refresh(take_ids=touched)
+        self._timed("copy", started)
+
+    def _lookups(self, chunk: list[ParsedTake]) -> None:
+        """Projects (locked for this import), reviewers, tags and memberships the chunk names
+        that earlier chunks did not."""
+        report = self.report
+        slugs = {item.project for item in chunk} - self.projects.keys()
+        if slugs:
+            # Overlapping imports of one project wait for each other.
+            for slug in sorted(slugs):
+                self.cur.execute(
+                    "SELECT pg_advisory_xact_lock(7, hashtext(%s))", [f"manifest-import:{slug}"]
+                )
+            found = projects_resolve(slugs, owner=self.owner, report=report)
+            self.projects.update(found)
+            self.pids.update({slug: project.pk for slug, project in found.items()})
+            self._hold(Project, [project.pk for project in found.values()])
+            self.cur.execute(
+                f"SELECT p.slug FROM {Project._meta.db_table} p WHERE p.id = ANY(%s::bigint[])"
+                f" AND NOT EXISTS (SELECT 1 FROM {self.take_t} t WHERE t.project_id = p.id)",
+                [_ints(project.pk for project in found.values())],
+            )
+            self.empty.update(row[0] for row in self.cur.fetchall())
+        emails = {r.reviewer for item in chunk for r in item.reviews} - self.users.keys()
+        if emails:
+            found = users_resolve(emails, report)
+            self.users.update(found)
+            self._hold(get_user_model(), list(found.values()))
+        tags = {t for item in chunk for r in item.reviews for t in r.tags}
+        tags |= {n.tag for item in chunk for r in item.reviews for n in r.notes if n.tag}
+        tags -= self.tags.keys()
+        if tags:
+            found = tags_resolve(tags, report)
+            self.tags.update(found)
+            self._hold(FailureTag, list(found.values()))
+        pairs = {
+            (self.pids[item.project], self.users[r.reviewer])
+            for item in chunk
+            for r in item.reviews
+        } - self.members
+        if pairs:
+            reviewers_join(pairs)
+            self.members |= pairs
+
+    def _hold(self, model, ids: list[int]) -> None:
+        """Rows the COPYs will point to, locked as PostgreSQL's own check would lock them (FOR
+        KEY SHARE: nobody deletes them or changes their id until we commit)."""
+        if self.trusted and ids:
+            self.cur.execute(
+                f"SELECT 1 FROM {model._meta.db_table} WHERE id = ANY(%s::bigint[]) FOR KEY SHARE",
+                [_ints(ids)],
+            )
+
+    def _upsert(self, sql: str, params: list, keys: list[tuple], fetch_missing: str) -> dict:
+        """Run an INSERT … ON CONFLICT DO NOTHING that returns (id, *key) for the rows it made and
+        the ones that were there; keys a concurrent writer committed meanwhile are read again."""
+        self.cur.execute(sql, params)
+        found = {tuple(row[1:]): row[0] for row in self.cur.fetchall()}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            columns = list(zip(*missing, strict=True))
+            self.cur.execute(
+                fetch_missing,
+                [_ints(c) if isinstance(c[0], int) else _texts(c) for c in columns],
+            )
+            found.update({tuple(row[1:]): row[0] for row in self.cur.fetchall()})
+        return found
+
+    def _shots(self, chunk: list[ParsedTake]) -> dict[tuple[int, str], int]:
+        keys = sorted({(self.pids[item.project], item.shot) for item in chunk})
+        columns, values = _defaults(Shot, ("project_id", "name", "created_at"))
+        extra = "".join(f", {c}" for c in columns)
+        wanted = "SELECT * FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)"
+        return self._upsert(
+            f"""
+            WITH wanted AS ({wanted}),
+            made AS (
+                INSERT INTO {self.shot_t} (project_id, name, created_at{extra})
+                SELECT project_id, name, %s{", %s" * len(values)} FROM wanted
+                ON CONFLICT (project_id, name) DO NOTHING
+                RETURNING id, project_id, name
+            ),
+            stored AS (
+                SELECT s.id, s.project_id, s.name FROM {self.shot_t} s
+                JOIN wanted w ON w.project_id = s.project_id AND w.name = s.name
+                FOR KEY SHARE OF s
+            )
+            SELECT id, project_id, name FROM made UNION ALL SELECT * FROM stored
+            """,
+            [_ints(k[0] for k in keys), _texts(k[1] for k in keys), self.now, *values],
+            keys,
+            f"""SELECT s.id, s.project_id, s.name FROM {self.shot_t} s
+                JOIN ({wanted}) w ON w.project_id = s.project_id AND w.name = s.name""",
+        )
+
+    def _versions(self, chunk: list[ParsedTake], shots: dict) -> dict[tuple[int, int], int]:
+        """Each version from its first line, inserted with its parent (named by its first line
+        that names one) already set: ids are drawn first, so a parent in the same chunk is
+        known before either row exists. A parent that has not arrived is linked at the end."""
+        first: dict[tuple[int, int], ParsedTake] = {}
+        links: dict[tuple[int, int], int] = {}
+        for item in chunk:
+            key = (shots[(self.pids[item.project], item.shot)], item.version)
+            first.setdefault(key, item)
+            if item.parent_version:
+                links.setdefault(key, item.parent_version)
+        keys = sorted(first)
+        outside = sorted({(s, p) for (s, _), p in links.items()} - first.keys())
+        look = keys + outside
+        self.cur.execute(
+            f"""
+            SELECT v.id, v.shot_id, v.number, v.parent_id FROM {self.version_t} v
+            JOIN unnest(%s::bigint[], %s::int[]) AS w(shot_id, number)
+                ON v.shot_id = w.shot_id AND v.number = w.number
+            FOR KEY SHARE OF v
+            """,
+            [_ints(k[0] for k in look), _ints(k[1] for k in look)],
+        )
+        found, unlinked = {}, set()
+        for version_id, shot_id, number, parent_id in self.cur.fetchall():
+            found[(shot_id, number)] = version_id
+            if parent_id is None:
+                unlinked.add((shot_id, number))
+        new = [k for k in keys if k not in found]
+        fresh = set(new)
+        if new:
+            self.cur.execute(
+                "SELECT ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))",
+                [self.version_seq, len(new)],
+            )
+            found.update(zip(new, self.cur.fetchone()[0], strict=True))
+        relink = []
+        for key, parent_number in links.items():
+            if key in unlinked or key in fresh:
+                parent = found.get((key[0], parent_number))
+                if parent is None:
+                    self.pending_links.append((*key, parent_number))
+                elif key in unlinked:
+                    relink.append((*key, parent_number))
+        if new:
+            self._insert_versions(new, first, links, found)
+        if relink:  # stored without a parent, whose parent is stored now
+            self._link_parents(relink)
+        return found
+
+    def _insert_versions(self, new, first, links, found) -> None:
+        columns, values = _defaults(
+            PromptVersion,
+            ("id", "shot_id", "number", "text", "negative_prompt", "parameters", "change_note")
+            + ("created_at", "parent_id"),
+        )
+        extra = "".join(f", {c}" for c in columns)
+        rows = [first[k] for k in new]
+        parents = [
+            found.get((k[0], links[k])) if k in links else None for k in new
+        ]  # None: no parent, or one still to come
+        self.cur.execute(
+            f"""
+            INSERT INTO {self.version_t} (id, shot_id, number, text, negative_prompt,
+                parameters, change_note, created_at, parent_id{extra})
+            SELECT id, shot_id, number, text, negative_prompt, parameters::jsonb, %s, %s,
+                parent_id{", %s" * len(values)}
+            FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::text[], %s::text[],
+                %s::text[], %s::bigint[])
+                AS w(id, shot_id, number, text, negative_prompt, parameters, parent_id)
+            ORDER BY number
+            """,
+            [
+                CHANGE_NOTE,
+                self.now,
+                *values,
+                _ints(found[k] for k in new),
+                _ints(k[0] for k in new),
+                _ints(k[1] for k in new),
+                _texts(r.prompt for r in rows),
+                _texts(r.negative_prompt for r in rows),
+                _texts(json.dumps(r.parameters) if r.parameters else "{}" for r in rows),
+                "{" + ",".join("NULL" if p is None else str(p) for p in parents) + "}",
+            ],
+        )
+
+    def _link_parents(self, links: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Set parent_id where it is unset; returns the links whose parent is not stored (yet:
+        a file may list a child before its parent, so these are tried again at the end)."""
+        if not links:
+            return []
+        self.cur.execute(
+            f"""
+            WITH link AS (
+                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[])
+                    AS l(shot_id, number, parent)
+            ),
+            parent AS (
+                SELECT p.id, link.shot_id, link.number FROM link JOIN {self.version_t} p
+                    ON p.shot_id = link.shot_id AND p.number = link.parent
+                FOR KEY SHARE OF p
+            ),
+            linked AS (
+                UPDATE {self.version_t} pv SET parent_id = parent.id FROM parent
+                WHERE pv.shot_id = parent.shot_id AND pv.number = parent.number
+                    AND pv.parent_id IS NULL
+                RETURNING 1
+            )
+            SELECT l.shot_id, l.number, l.parent FROM link l
+            WHERE NOT EXISTS (SELECT 1 FROM {self.version_t} parent
+                WHERE parent.shot_id = l.shot_id AND parent.number = l.parent)
+            """,
+            [_ints(col) for col in zip(*links, strict=True)],
+        )
+        return [tuple(row) for row in self.cur.fetchall()]
+
+    def _once_per_chunk(self, chunk: list[ParsedTake]) -> list[ParsedTake]:
+        """The chunk without lines that repeat an external_id of an earlier line of it."""
+        first: dict[tuple[int, str], int] = {}
+        lines: list[ParsedTake] = []
+        for item in chunk:
+            line = first.setdefault((self.pids[item.project], item.external_id), item.line)
+            if line != item.line:
+                self.report.error(item.line, f"duplicate external_id (first on line {line})")
+            else:
+                lines.append(item)
+        return lines
+
+    def _stored(self, lines: list[ParsedTake]):
+        """Split the lines: those of new takes, and (line, take id) of takes already stored.
+        A line with the external_id of an earlier chunk's line is an error."""
+        report = self.report
+        keys = [(self.pids[item.project], item.external_id) for item in lines]
+        self.cur.execute(
+            f"""
+            SELECT w.external_id, w.project_id, t.id
+            FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, external_id)
+            JOIN {self.take_t} t
+                ON t.project_id = w.project_id AND t.external_id = w.external_id
+            FOR KEY SHARE OF t
+            """,
+            [_ints(k[0] for k in keys), _texts(k[1] for k in keys)],
+        )
+        stored = {(pid, ext): take_id for ext, pid, take_id in self.cur.fetchall()}
+        if not stored:
+            return lines, []
+        fresh, existing = [], []
+        for item in lines:
+            take_id = stored.get((self.pids[item.project], item.external_id))
+            if take_id is None:
+                fresh.append(item)
+                continue
+            at = bisect_left(self.created_ids, take_id)
+            if at < len(self.created_ids) and self.created_ids[at] == take_id:
+                report.error(
+                    item.line, f"duplicate external_id (first on line {self.created_lines[at]})"
+                )
+            else:
+                existing.append((item, take_id))
+        return fresh, self._first_sight(existing)
+
+    def _first_sight(self, existing: list[tuple[ParsedTake, int]]):
+        """Stored takes met for the first time in this file; a later line naming one again is
+        a duplicate (the server keeps the list, which may be as long as the file)."""
+        if not existing:
+            return []
+        self.cur.execute(
+            """
+            WITH met AS (
+                INSERT INTO manifest_seen (take_id, line)
+                SELECT * FROM unnest(%s::bigint[], %s::int[])
+                ON CONFLICT (take_id) DO NOTHING RETURNING take_id
+            )
+            SELECT s.take_id, s.line FROM manifest_seen s
+            WHERE s.take_id = ANY(%s::bigint[]) AND s.take_id NOT IN (SELECT take_id FROM met)
+            """,
+            [_ints(t for _, t in existing), _ints(i.line for i, _ in existing)]
+            + [_ints(t for _, t in existing)],
+        )
+        earlier = dict(self.cur.fetchall())
+        first = []
+        for item, take_id in existing:
+            if take_id in earlier:
+                self.report.error(
+                    item.line, f"duplicate external_id (first on line {earlier[take_id]})"
+                )
+            else:
+                self.report.takes_existing += 1
+                self.prices.resolve(item)  # the report's unpriced-model warning counts it too
+                first.append((item, take_id))
+        return first
+
+    def _reviews_of_existing(self, existing: list[tuple[ParsedTake, int]]) -> list[tuple]:
+        """(take id, parsed review, project id) for reviews of stored takes not stored yet."""
+        if not existing:
+            return []
+        self.cur.execute(
+            f"SELECT take_id, reviewer_id, created_at FROM {self.review_t}"
+            " WHERE take_id = ANY(%s::bigint[])",
+            [_ints(take_id for _, take_id in existing)],
+        )
+        known = set(self.cur.fetchall())
+        new = []
+        for item, take_id in existing:
+            for review in item.reviews:
+                key = (take_id, self.users[review.reviewer], review.at)
+                if key not in known:
+                    known.add(key)
+                    new.append((take_id, review, self.pids[item.project]))
+        return new
+
+    # The COPYs ----------------------------------------------------------------------------------
+
+    def _copy(self, fresh, take_ids, review_ids, shots, versions, old_reviews) -> set[int]:
+        report, users, tags = self.report, self.users, self.tags
+        take_extra, take_values = self.take_defaults
+        review_extra, review_values = self.review_defaults
+        note_extra, note_values = self.note_defaults
+        take_rows, review_rows, tag_rows, note_rows = [], [], [], []
+        next_review = iter(review_ids).__next__
+        now = self.now
+
+        def add_review(take_id, review) -> int:
+            review_id = next_review()
+            reviewer = users[review.reviewer]
+            review_rows.append(
+                (review_id, take_id, reviewer, review.verdict, review.kind, review.comment,
+                 review.at, *review_values)
+            )  # fmt: skip
+            for slug in review.tags:
+                tag_rows.append((review_id, tags[slug]))
+            for note in review.notes:
+                note_rows.append(
+                    (take_id, review_id, reviewer, note.seconds, note.frame,
+                     tags[note.tag] if note.tag else None, note.text, now, *note_values)
+                )  # fmt: skip
+            return review_id
+
+        changed_ids: dict[int, list[int]] = {}
+        for item, take_id in zip(fresh, take_ids, strict=True):
+            project_id = self.pids[item.project]
+            shot_id = shots[(project_id, item.shot)]
+            cost, source, price = self.prices.resolve(item)
+            current = item.current
+            current_id = None
+            for review in item.reviews:
+                review_id = add_review(take_id, review)
+                if review is current:
+                    current_id = review_id
+            take_rows.append(
+                (take_id, project_id, shot_id, versions[(shot_id, item.version)],
+                 item.pass_number, item.model,
+                 json.dumps(item.parameters) if item.parameters else "{}", item.seed,
+                 item.external_id, item.media_url, item.duration_s, item.fps, item.width,
+                 item.height, cost, source, price, current_id,
+                 verdict_of(current.verdict if current else None), item.created_at, now,
+                 *take_values)
+            )  # fmt: skip
+            changed_ids.setdefault(project_id, []).append(take_id)
+        touched: set[int] = set()
+        for take_id, review, project_id in old_reviews:
+            add_review(take_id, review)
+            if take_id not in touched:
+                touched.add(take_id)
+                changed_ids.setdefault(project_id, []).append(take_id)
+
+        for table, columns, rows in (
+            (self.take_t, TAKE_COLUMNS + take_extra, take_rows),
+            (self.review_t, REVIEW_COLUMNS + review_extra, review_rows),
+            (self.through_t, ("review_id", "failuretag_id"), tag_rows),
+            (self.note_t, NOTE_COLUMNS + ("created_at",) + note_extra, note_rows),
+        ):
+            if rows:
+                with self.cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        # Only now, with every COPY through: a refused chunk leaves no trace in the writer.
+        self.created_ids.extend(take_ids)
+        self.created_lines.extend(item.line for item in fresh)
+        report.takes_created += len(take_rows)
+        report.reviews_created += len(review_rows)
+        report.notes_created += len(note_rows)
+
+        for project_id, ids in changed_ids.items():
+            so_far = self.changed.get(project_id, [])
+            if isinstance(so_far, int) or len(so_far) + len(ids) > INCREMENTAL_MAX:
+                # Past this many, the rollups recompute in full: a count is enough.
+                count = so_far if isinstance(so_far, int) else len(so_far)
+                self.changed[project_id] = count + len(ids)
+            else:
+                so_far.extend(ids)
+                self.changed[project_id] = so_far
+        return touched
