@@ -285,7 +285,8 @@ def project_drop(slug: str) -> None:
         )
     project.delete()
     with connection.cursor() as cur:
-        for table in (take_t, review_t, note_t, through_t, PromptVersion._meta.db_table):
+        tables = (take_t, review_t, note_t, through_t, PromptVersion._meta.db_table)
+        for table in (*tables, Shot._meta.db_table):
             cur.execute(f"VACUUM {table}")
 
 
