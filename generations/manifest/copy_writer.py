@@ -179,8 +179,8 @@ class CopyWriter:
             [self.take_t, self.review_t, self.version_t],
         )
         self.now, self.take_seq, self.review_seq, self.version_seq = cur.fetchone()
-        # Check each COPY's foreign keys as it ends, while the parser thread works, rather than
-        # a million checks in a row at commit. `current_review` points forward: stays deferred.
+        # Where the triggers run, check each COPY's foreign keys as it ends (an error names its
+        # chunk) rather than a million at commit. `current_review` points forward: deferred.
         cur.execute(
             """
             SELECT c.conname FROM pg_constraint c
