@@ -143,6 +143,12 @@ class CopyWriter:
         self.take_defaults = _defaults(Take, TAKE_COLUMNS)
         self.review_defaults = _defaults(Review, REVIEW_COLUMNS)
         self.note_defaults = _defaults(Note, NOTE_COLUMNS + ("created_at",))
+        self.shot_defaults = _defaults(Shot, ("project_id", "name", "created_at"))
+        self.version_defaults = _defaults(
+            PromptVersion,
+            ("id", "shot_id", "number", "text", "negative_prompt", "parameters", "change_note")
+            + ("created_at", "parent_id"),
+        )
 
     def write(self, records: Iterator[ParsedTake]) -> int:
         read = 0
@@ -327,7 +333,7 @@ class CopyWriter:
 
     def _shots(self, chunk: list[ParsedTake]) -> dict[tuple[int, str], int]:
         keys = sorted({(self.pids[item.project], item.shot) for item in chunk})
-        columns, values = _defaults(Shot, ("project_id", "name", "created_at"))
+        columns, values = self.shot_defaults
         extra = "".join(f", {c}" for c in columns)
         wanted = "SELECT * FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)"
         return self._upsert(
@@ -403,11 +409,7 @@ class CopyWriter:
         return found
 
     def _insert_versions(self, new, first, links, found) -> None:
-        columns, values = _defaults(
-            PromptVersion,
-            ("id", "shot_id", "number", "text", "negative_prompt", "parameters", "change_note")
-            + ("created_at", "parent_id"),
-        )
+        columns, values = self.version_defaults
         extra = "".join(f", {c}" for c in columns)
         rows = [first[k] for k in new]
         parents = [
