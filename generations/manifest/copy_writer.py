@@ -12,6 +12,9 @@ foreign-key triggers off, having locked every row it points to; any other role g
 COPY's checked as it ends (a take's `current_review` points at a review COPYed after it, so
 that one stays deferred to commit).
 
+The rows come from `feed`, parsed in a process of its own, their columns already in COPY's
+text format: the writer adds the ids and costs and sends the text on.
+
 Everything happens in one transaction: an import is all or nothing, and a line the parser
 refused never reaches it. Memory holds a chunk and two integers per new take (to name the
 first line of a duplicate), whatever the file's size."""
@@ -20,7 +23,8 @@ import json
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable
+from datetime import datetime
 
 import psycopg
 from django.contrib.auth import get_user_model
@@ -28,8 +32,33 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField
 
 from ..models import FailureTag, Note, Project, PromptVersion, Review, Shot, Take
-from ..services.verdicts import takes_current_refresh, verdict_of
-from .parse import ParsedTake
+from ..services.verdicts import takes_current_refresh
+from .feed import (
+    COST,
+    CREATED,
+    CURRENT,
+    DURATION,
+    EXTERNAL_ID,
+    LINE,
+    MODEL,
+    NOTE_TEXT_COLUMNS,
+    NULL,
+    PARENT,
+    PROJECT,
+    PROMPT,
+    R_AT,
+    R_NOTES,
+    R_REVIEWER,
+    R_TAGS,
+    R_TEXT,
+    REVIEW_TEXT_COLUMNS,
+    REVIEWS,
+    SHOT,
+    TAKE_TEXT,
+    TAKE_TEXT_COLUMNS,
+    VERSION,
+    copy_value,
+)
 from .report import ImportReport
 from .resolve import (
     INCREMENTAL_MAX,
@@ -46,14 +75,14 @@ from .resolve import (
 CHUNK = 5000
 CHANGE_NOTE = "Imported from a manifest"
 
+# The writer's columns first, then the ones each row carries as text (feed.py).
 TAKE_COLUMNS = (
-    "id", "project_id", "shot_id", "prompt_version_id", "pass_number", "model", "parameters",
-    "seed", "external_id", "media_url", "duration_s", "fps", "width", "height", "cost_usd",
-    "cost_source", "price_usd_per_second", "current_review_id", "current_verdict", "created_at",
-    "added_at",
+    "id", "project_id", "shot_id", "prompt_version_id", "current_review_id", "cost_usd",
+    "cost_source", "price_usd_per_second", "added_at", *TAKE_TEXT_COLUMNS,
 )  # fmt: skip
-REVIEW_COLUMNS = ("id", "take_id", "reviewer_id", "verdict", "kind", "comment", "created_at")
-NOTE_COLUMNS = ("take_id", "review_id", "author_id", "seconds", "frame", "tag_id", "text")
+REVIEW_COLUMNS = ("id", "take_id", "reviewer_id", *REVIEW_TEXT_COLUMNS)
+NOTE_COLUMNS = ("take_id", "review_id", "author_id", "tag_id", *NOTE_TEXT_COLUMNS, "created_at")
+Row = tuple  # a feed row, read by the indexes feed.py names
 
 
 def _defaults(model, given: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
@@ -89,18 +118,9 @@ def _texts(values) -> str:
     )
 
 
-def chunks(
-    records: Iterator[ParsedTake], report: ImportReport
-) -> Iterator[tuple[list[ParsedTake], int]]:
-    """(chunk, lines read so far). Parsing stays in this thread: a parser thread beside the
-    writer was measured slower (both are Python, and they fight over the GIL)."""
-    chunk: list[ParsedTake] = []
-    for item in records:
-        chunk.append(item)
-        if len(chunk) >= CHUNK:
-            yield chunk, report.lines
-            chunk = []
-    yield chunk, report.lines
+def _tail(defaults: tuple[tuple[str, ...], tuple]) -> str:
+    """The default columns' values as the end of a COPY line."""
+    return "".join("\t" + copy_value(v) for v in defaults[1])
 
 
 def _may_skip_triggers(cur) -> bool:
@@ -142,7 +162,7 @@ class CopyWriter:
         self.note_t = Note._meta.db_table
         self.take_defaults = _defaults(Take, TAKE_COLUMNS)
         self.review_defaults = _defaults(Review, REVIEW_COLUMNS)
-        self.note_defaults = _defaults(Note, NOTE_COLUMNS + ("created_at",))
+        self.note_defaults = _defaults(Note, NOTE_COLUMNS)
         self.shot_defaults = _defaults(Shot, ("project_id", "name", "created_at"))
         self.version_defaults = _defaults(
             PromptVersion,
@@ -150,17 +170,21 @@ class CopyWriter:
             + ("created_at", "parent_id"),
         )
 
-    def write(self, records: Iterator[ParsedTake]) -> int:
-        read = 0
+    def write(self, chunks: Iterable[tuple]) -> int:
+        """Write feed chunks: (lines read so far, rows, line errors, finished)."""
+        report, read = self.report, 0
         with transaction.atomic(), connection.cursor() as cur:
             self.cur = cur
             if self.timeout:
                 for setting in ("statement_timeout", "lock_timeout"):
                     cur.execute("SELECT set_config(%s, %s, true)", [setting, f"{self.timeout}s"])
             self._prepare()
-            for chunk, lines in chunks(records, self.report):
-                if chunk:
-                    self._chunk(chunk)
+            for lines, rows, errors, _ in chunks:
+                for line, reason in errors:
+                    report.error(line, reason)
+                report.lines = max(report.lines, lines)
+                if rows:
+                    self._chunk(rows)
                 if self.progress:
                     self.progress(lines - read)
                 read = lines
@@ -185,6 +209,7 @@ class CopyWriter:
             [self.take_t, self.review_t, self.version_t],
         )
         self.now, self.take_seq, self.review_seq, self.version_seq = cur.fetchone()
+        self.now_text = copy_value(self.now)
         # Where the triggers run, check each COPY's foreign keys as it ends (an error names its
         # chunk) rather than a million at commit. `current_review` points forward: deferred.
         cur.execute(
@@ -208,7 +233,7 @@ class CopyWriter:
 
     # One chunk ----------------------------------------------------------------------------------
 
-    def _chunk(self, chunk: list[ParsedTake]) -> None:
+    def _chunk(self, chunk: list[Row]) -> None:
         started = time.perf_counter()
         self._lookups(chunk)
         if self.trusted:
@@ -220,7 +245,7 @@ class CopyWriter:
         versions = self._versions(chunk, shots)
         started = self._timed("shots and versions", started)
         lines = self._once_per_chunk(chunk)
-        if all(item.project in self.empty for item in lines):
+        if all(r[PROJECT] in self.empty for r in lines):
             # Projects with no takes when the import began: nothing to look up. A line that
             # repeats an earlier chunk's external_id makes the unique index refuse the COPY;
             # then the chunk's takes are written again, the careful way.
@@ -240,7 +265,7 @@ class CopyWriter:
         started = time.perf_counter()
         fresh, existing = split
         old_reviews = self._reviews_of_existing(existing)
-        review_count = sum(len(item.reviews) for item in fresh) + len(old_reviews)
+        review_count = sum(len(r[REVIEWS]) for r in fresh) + len(old_reviews)
         # Trusted: the COPYs skip the per-row foreign-key triggers (see _may_skip_triggers).
         self.cur.execute(
             "SELECT ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s)),"
@@ -265,11 +290,11 @@ class CopyWriter:
             takes_current_refresh(take_ids=touched)
         self._timed("copy", started)
 
-    def _lookups(self, chunk: list[ParsedTake]) -> None:
+    def _lookups(self, chunk: list[Row]) -> None:
         """Projects (locked for this import), reviewers, tags and memberships the chunk names
         that earlier chunks did not."""
         report = self.report
-        slugs = {item.project for item in chunk} - self.projects.keys()
+        slugs = {r[PROJECT] for r in chunk} - self.projects.keys()
         if slugs:
             # Overlapping imports of one project wait for each other.
             for slug in sorted(slugs):
@@ -286,22 +311,20 @@ class CopyWriter:
                 [_ints(project.pk for project in found.values())],
             )
             self.empty.update(row[0] for row in self.cur.fetchall())
-        emails = {r.reviewer for item in chunk for r in item.reviews} - self.users.keys()
+        emails = {v[R_REVIEWER] for r in chunk for v in r[REVIEWS]} - self.users.keys()
         if emails:
             found = users_resolve(emails, report)
             self.users.update(found)
             self._hold(get_user_model(), list(found.values()))
-        tags = {t for item in chunk for r in item.reviews for t in r.tags}
-        tags |= {n.tag for item in chunk for r in item.reviews for n in r.notes if n.tag}
+        tags = {t for r in chunk for v in r[REVIEWS] for t in v[R_TAGS]}
+        tags |= {tag for r in chunk for v in r[REVIEWS] for tag, _ in v[R_NOTES] if tag}
         tags -= self.tags.keys()
         if tags:
             found = tags_resolve(tags, report)
             self.tags.update(found)
             self._hold(FailureTag, list(found.values()))
         pairs = {
-            (self.pids[item.project], self.users[r.reviewer])
-            for item in chunk
-            for r in item.reviews
+            (self.pids[r[PROJECT]], self.users[v[R_REVIEWER]]) for r in chunk for v in r[REVIEWS]
         } - self.members
         if pairs:
             reviewers_join(pairs)
@@ -331,8 +354,9 @@ class CopyWriter:
             found.update({tuple(row[1:]): row[0] for row in self.cur.fetchall()})
         return found
 
-    def _shots(self, chunk: list[ParsedTake]) -> dict[tuple[int, str], int]:
-        keys = sorted({(self.pids[item.project], item.shot) for item in chunk})
+    def _shots(self, chunk: list[Row]) -> dict[tuple[int, str], int]:
+        pids = self.pids
+        keys = sorted({(pids[r[PROJECT]], r[SHOT]) for r in chunk})
         columns, values = self.shot_defaults
         extra = "".join(f", {c}" for c in columns)
         wanted = "SELECT * FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)"
@@ -358,17 +382,19 @@ class CopyWriter:
                 JOIN ({wanted}) w ON w.project_id = s.project_id AND w.name = s.name""",
         )
 
-    def _versions(self, chunk: list[ParsedTake], shots: dict) -> dict[tuple[int, int], int]:
+    def _versions(self, chunk: list[Row], shots: dict) -> dict[tuple[int, int], int]:
         """Each version from its first line, inserted with its parent (named by its first line
         that names one) already set: ids are drawn first, so a parent in the same chunk is
         known before either row exists. A parent that has not arrived is linked at the end."""
-        first: dict[tuple[int, int], ParsedTake] = {}
+        first: dict[tuple[int, int], Row] = {}  # the chunk's first line of each version
         links: dict[tuple[int, int], int] = {}
-        for item in chunk:
-            key = (shots[(self.pids[item.project], item.shot)], item.version)
-            first.setdefault(key, item)
-            if item.parent_version:
-                links.setdefault(key, item.parent_version)
+        pids = self.pids
+        for r in chunk:
+            key = (shots[(pids[r[PROJECT]], r[SHOT])], r[VERSION])
+            if r[PROMPT] is not None:  # feed.py sends the prompt on that line only
+                first.setdefault(key, r)
+            if r[PARENT]:
+                links.setdefault(key, r[PARENT])
         keys = sorted(first)
         outside = sorted({(s, p) for (s, _), p in links.items()} - first.keys())
         look = keys + outside
@@ -411,7 +437,7 @@ class CopyWriter:
     def _insert_versions(self, new, first, links, found) -> None:
         columns, values = self.version_defaults
         extra = "".join(f", {c}" for c in columns)
-        rows = [first[k] for k in new]
+        prompts = [first[k][PROMPT] for k in new]  # (prompt, negative prompt, parameters)
         parents = [
             found.get((k[0], links[k])) if k in links else None for k in new
         ]  # None: no parent, or one still to come
@@ -433,9 +459,9 @@ class CopyWriter:
                 _ints(found[k] for k in new),
                 _ints(k[0] for k in new),
                 _ints(k[1] for k in new),
-                _texts(r.prompt for r in rows),
-                _texts(r.negative_prompt for r in rows),
-                _texts(json.dumps(r.parameters) if r.parameters else "{}" for r in rows),
+                _texts(p[0] for p in prompts),
+                _texts(p[1] for p in prompts),
+                _texts(p[2] for p in prompts),
                 "{" + ",".join("NULL" if p is None else str(p) for p in parents) + "}",
             ],
         )
@@ -470,23 +496,24 @@ class CopyWriter:
         )
         return [tuple(row) for row in self.cur.fetchall()]
 
-    def _once_per_chunk(self, chunk: list[ParsedTake]) -> list[ParsedTake]:
+    def _once_per_chunk(self, chunk: list[Row]) -> list[Row]:
         """The chunk without lines that repeat an external_id of an earlier line of it."""
         first: dict[tuple[int, str], int] = {}
-        lines: list[ParsedTake] = []
-        for item in chunk:
-            line = first.setdefault((self.pids[item.project], item.external_id), item.line)
-            if line != item.line:
-                self.report.error(item.line, f"duplicate external_id (first on line {line})")
+        lines: list[Row] = []
+        pids = self.pids
+        for r in chunk:
+            line = first.setdefault((pids[r[PROJECT]], r[EXTERNAL_ID]), r[LINE])
+            if line != r[LINE]:
+                self.report.error(r[LINE], f"duplicate external_id (first on line {line})")
             else:
-                lines.append(item)
+                lines.append(r)
         return lines
 
-    def _stored(self, lines: list[ParsedTake]):
+    def _stored(self, lines: list[Row]):
         """Split the lines: those of new takes, and (line, take id) of takes already stored.
         A line with the external_id of an earlier chunk's line is an error."""
         report = self.report
-        keys = [(self.pids[item.project], item.external_id) for item in lines]
+        keys = [(self.pids[r[PROJECT]], r[EXTERNAL_ID]) for r in lines]
         self.cur.execute(
             f"""
             SELECT w.external_id, w.project_id, t.id
@@ -501,21 +528,21 @@ class CopyWriter:
         if not stored:
             return lines, []
         fresh, existing = [], []
-        for item in lines:
-            take_id = stored.get((self.pids[item.project], item.external_id))
+        for r in lines:
+            take_id = stored.get((self.pids[r[PROJECT]], r[EXTERNAL_ID]))
             if take_id is None:
-                fresh.append(item)
+                fresh.append(r)
                 continue
             at = bisect_left(self.created_ids, take_id)
             if at < len(self.created_ids) and self.created_ids[at] == take_id:
                 report.error(
-                    item.line, f"duplicate external_id (first on line {self.created_lines[at]})"
+                    r[LINE], f"duplicate external_id (first on line {self.created_lines[at]})"
                 )
             else:
-                existing.append((item, take_id))
+                existing.append((r, take_id))
         return fresh, self._first_sight(existing)
 
-    def _first_sight(self, existing: list[tuple[ParsedTake, int]]):
+    def _first_sight(self, existing: list[tuple[Row, int]]):
         """Stored takes met for the first time in this file; a later line naming one again is
         a duplicate (the server keeps the list, which may be as long as the file)."""
         if not existing:
@@ -530,23 +557,32 @@ class CopyWriter:
             SELECT s.take_id, s.line FROM manifest_seen s
             WHERE s.take_id = ANY(%s::bigint[]) AND s.take_id NOT IN (SELECT take_id FROM met)
             """,
-            [_ints(t for _, t in existing), _ints(i.line for i, _ in existing)]
+            [_ints(t for _, t in existing), _ints(r[LINE] for r, _ in existing)]
             + [_ints(t for _, t in existing)],
         )
         earlier = dict(self.cur.fetchall())
         first = []
-        for item, take_id in existing:
+        for r, take_id in existing:
             if take_id in earlier:
                 self.report.error(
-                    item.line, f"duplicate external_id (first on line {earlier[take_id]})"
+                    r[LINE], f"duplicate external_id (first on line {earlier[take_id]})"
                 )
             else:
                 self.report.takes_existing += 1
-                self.prices.resolve(item)  # the report's unpriced-model warning counts it too
-                first.append((item, take_id))
+                self._price(r)  # the report's unpriced-model warning counts it too
+                first.append((r, take_id))
         return first
 
-    def _reviews_of_existing(self, existing: list[tuple[ParsedTake, int]]) -> list[tuple]:
+    def _price(self, r: Row):
+        return self.prices.price(
+            project=r[PROJECT],
+            model=r[MODEL],
+            duration_s=r[DURATION],
+            cost_usd=r[COST],
+            created_at=lambda: datetime.fromisoformat(r[CREATED]),
+        )
+
+    def _reviews_of_existing(self, existing: list[tuple[Row, int]]) -> list[tuple]:
         """(take id, parsed review, project id) for reviews of stored takes not stored yet."""
         if not existing:
             return []
@@ -557,61 +593,57 @@ class CopyWriter:
         )
         known = set(self.cur.fetchall())
         new = []
-        for item, take_id in existing:
-            for review in item.reviews:
-                key = (take_id, self.users[review.reviewer], review.at)
+        for r, take_id in existing:
+            for review in r[REVIEWS]:
+                at = datetime.fromisoformat(review[R_AT])
+                key = (take_id, self.users[review[R_REVIEWER]], at)
                 if key not in known:
                     known.add(key)
-                    new.append((take_id, review, self.pids[item.project]))
+                    new.append((take_id, review, self.pids[r[PROJECT]]))
         return new
 
     # The COPYs ----------------------------------------------------------------------------------
 
     def _copy(self, fresh, take_ids, review_ids, shots, versions, old_reviews) -> set[int]:
-        report, users, tags = self.report, self.users, self.tags
-        take_extra, take_values = self.take_defaults
-        review_extra, review_values = self.review_defaults
-        note_extra, note_values = self.note_defaults
-        take_rows, review_rows, tag_rows, note_rows = [], [], [], []
+        """The chunk's COPY lines: the writer's columns, then the row's text as it came."""
+        report, users, tags, pids = self.report, self.users, self.tags, self.pids
+        take_tail = _tail(self.take_defaults)
+        review_tail = _tail(self.review_defaults)
+        note_tail = f"\t{self.now_text}{_tail(self.note_defaults)}\n"
+        take_lines, review_lines, tag_lines, note_lines = [], [], [], []
         next_review = iter(review_ids).__next__
-        now = self.now
+        now = self.now_text
 
         def add_review(take_id, review) -> int:
             review_id = next_review()
-            reviewer = users[review.reviewer]
-            review_rows.append(
-                (review_id, take_id, reviewer, review.verdict, review.kind, review.comment,
-                 review.at, *review_values)
-            )  # fmt: skip
-            for slug in review.tags:
-                tag_rows.append((review_id, tags[slug]))
-            for note in review.notes:
-                note_rows.append(
-                    (take_id, review_id, reviewer, note.seconds, note.frame,
-                     tags[note.tag] if note.tag else None, note.text, now, *note_values)
-                )  # fmt: skip
+            reviewer = users[review[R_REVIEWER]]
+            review_lines.append(
+                f"{review_id}\t{take_id}\t{reviewer}\t{review[R_TEXT]}{review_tail}\n"
+            )
+            for slug in review[R_TAGS]:
+                tag_lines.append(f"{review_id}\t{tags[slug]}\n")
+            for tag, text in review[R_NOTES]:
+                tag_id = tags[tag] if tag else NULL
+                note_lines.append(
+                    f"{take_id}\t{review_id}\t{reviewer}\t{tag_id}\t{text}{note_tail}"
+                )
             return review_id
 
         changed_ids: dict[int, list[int]] = {}
-        for item, take_id in zip(fresh, take_ids, strict=True):
-            project_id = self.pids[item.project]
-            shot_id = shots[(project_id, item.shot)]
-            cost, source, price = self.prices.resolve(item)
-            current = item.current
-            current_id = None
-            for review in item.reviews:
+        for r, take_id in zip(fresh, take_ids, strict=True):
+            project_id = pids[r[PROJECT]]
+            shot_id = shots[(project_id, r[SHOT])]
+            cost, source, price = self._price(r)
+            current, current_id = r[CURRENT], NULL
+            for i, review in enumerate(r[REVIEWS]):
                 review_id = add_review(take_id, review)
-                if review is current:
+                if i == current:
                     current_id = review_id
-            take_rows.append(
-                (take_id, project_id, shot_id, versions[(shot_id, item.version)],
-                 item.pass_number, item.model,
-                 json.dumps(item.parameters) if item.parameters else "{}", item.seed,
-                 item.external_id, item.media_url, item.duration_s, item.fps, item.width,
-                 item.height, cost, source, price, current_id,
-                 verdict_of(current.verdict if current else None), item.created_at, now,
-                 *take_values)
-            )  # fmt: skip
+            take_lines.append(
+                f"{take_id}\t{project_id}\t{shot_id}\t{versions[(shot_id, r[VERSION])]}\t"
+                f"{current_id}\t{cost}\t{source}\t{NULL if price is None else price}\t{now}\t"
+                f"{r[TAKE_TEXT]}{take_tail}\n"
+            )
             changed_ids.setdefault(project_id, []).append(take_id)
         touched: set[int] = set()
         for take_id, review, project_id in old_reviews:
@@ -620,22 +652,21 @@ class CopyWriter:
                 touched.add(take_id)
                 changed_ids.setdefault(project_id, []).append(take_id)
 
-        for table, columns, rows in (
-            (self.take_t, TAKE_COLUMNS + take_extra, take_rows),
-            (self.review_t, REVIEW_COLUMNS + review_extra, review_rows),
-            (self.through_t, ("review_id", "failuretag_id"), tag_rows),
-            (self.note_t, NOTE_COLUMNS + ("created_at",) + note_extra, note_rows),
+        for table, columns, lines in (
+            (self.take_t, TAKE_COLUMNS + self.take_defaults[0], take_lines),
+            (self.review_t, REVIEW_COLUMNS + self.review_defaults[0], review_lines),
+            (self.through_t, ("review_id", "failuretag_id"), tag_lines),
+            (self.note_t, NOTE_COLUMNS + self.note_defaults[0], note_lines),
         ):
-            if rows:
+            if lines:
                 with self.cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                    copy.write("".join(lines))
         # Only now, with every COPY through: a refused chunk leaves no trace in the writer.
         self.created_ids.extend(take_ids)
-        self.created_lines.extend(item.line for item in fresh)
-        report.takes_created += len(take_rows)
-        report.reviews_created += len(review_rows)
-        report.notes_created += len(note_rows)
+        self.created_lines.extend(r[LINE] for r in fresh)
+        report.takes_created += len(take_lines)
+        report.reviews_created += len(review_lines)
+        report.notes_created += len(note_lines)
 
         for project_id, ids in changed_ids.items():
             so_far = self.changed.get(project_id, [])

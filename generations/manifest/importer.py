@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterable, Iterator
 from django.db import connection
 
 from ..models import Membership, Note, PromptVersion, Review, Shot, Take
+from . import copy_writer
 from .copy_writer import CopyWriter
+from .feed import parsed_chunks
 from .orm_writer import OrmWriter
-from .parse import LineInvalid, ParsedTake, parse_lines
+from .parse import LineInvalid, ParsedTake, parse_lines, wrong_project
 from .report import ImportReport
 
 BATCH_SIZE = 1000  # lines per ORM batch
@@ -40,10 +42,7 @@ def _records(
         if isinstance(item, LineInvalid):
             report.error(number, str(item))
         elif only_project is not None and item.project != only_project:
-            report.error(
-                number,
-                f"belongs to project {item.project!r}; this import writes only to {only_project!r}",
-            )
+            report.error(number, wrong_project(item.project, only_project))
         else:
             yield item
         if progress and pending >= 1000:
@@ -69,11 +68,11 @@ def manifest_write(
     report = ImportReport()
     writer = writer or ("copy" if connection.vendor == "postgresql" else "orm")
     if writer == "copy":
-        # The writer reports progress once per chunk, when the chunk is written.
-        records = _records(source, report, only_project=only_project, progress=None)
-        changed = CopyWriter(
-            report=report, owner=owner, progress=progress, timeout=statement_timeout_s
-        ).write(records)
+        # Parsed in a process of its own; progress is reported as each chunk is written.
+        with parsed_chunks(source, only_project=only_project, size=copy_writer.CHUNK) as chunks:
+            changed = CopyWriter(
+                report=report, owner=owner, progress=progress, timeout=statement_timeout_s
+            ).write(chunks)
     else:
         records = _records(source, report, only_project=only_project, progress=progress)
         changed = OrmWriter(report=report, owner=owner).write(records, batch_size)

@@ -523,6 +523,11 @@ def _reviews(raw, created_at: datetime, fps: float | None) -> list[ParsedReview]
     return out
 
 
+def wrong_project(project: str, only_project: str) -> str:
+    """The reason for a line of another project in an import limited to one."""
+    return f"belongs to project {project!r}; this import writes only to {only_project!r}"
+
+
 def parse_lines(source) -> Iterator[tuple[int, ParsedTake | LineInvalid]]:
     """Every non-blank line of `source` (see read_lines), parsed or with its reason."""
     for number, text in read_lines(source):

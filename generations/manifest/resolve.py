@@ -28,18 +28,29 @@ class Prices:
         self.books: dict[str, PriceBook] = {}
 
     def resolve(self, item: ParsedTake):
-        if item.cost_usd is not None:
+        return self.price(
+            project=item.project,
+            model=item.model,
+            duration_s=item.duration_s,
+            cost_usd=item.cost_usd,
+            created_at=lambda: item.created_at,
+        )
+
+    def price(self, *, project: str, model: str, duration_s, cost_usd, created_at):
+        """(cost, source, price snapshot); `created_at` is called only when there is a price to
+        look up (the COPY writer's rows carry it as text)."""
+        if cost_usd is not None:
             # A reported cost always wins (services.takes.cost_resolve): no price to look up.
-            return Decimal(str(item.cost_usd)), CostSource.REPORTED, None
-        book = self.books.get(item.project)
+            return Decimal(str(cost_usd)), CostSource.REPORTED, None
+        book = self.books.get(project)
         if book is None:
-            project = Project.objects.filter(slug=item.project).first()
-            book = self.books[item.project] = PriceBook(project=project)
+            found = Project.objects.filter(slug=project).first()
+            book = self.books[project] = PriceBook(project=found)
         cost, source, price = book.resolve(
-            model=item.model, duration_s=item.duration_s, at=item.created_at, reported=item.cost_usd
+            model=model, duration_s=duration_s, at=created_at(), reported=None
         )
         if source == "unknown":
-            self.report.unpriced[item.model] += 1
+            self.report.unpriced[model] += 1
         return cost, source, price
 
 
