@@ -102,8 +102,8 @@ def generate(path: pathlib.Path, n: int, shape: str, project: str) -> None:
 # --- the two measured runs, each in a process of its own ------------------------------------
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def child_import(path: str, strict: bool = True) -> dict:
@@ -124,6 +124,8 @@ def child_import(path: str, strict: bool = True) -> dict:
         "errors": len(report.errors),
         "rss_mb": _peak_rss_mb(),
         "rss_before_mb": before,
+        # The parser process the COPY writer forks (generations/manifest/feed.py).
+        "parser_rss_mb": _peak_rss_mb(resource.RUSAGE_CHILDREN),
         "timings": {k: round(v, 2) for k, v in report.timings.items()},
     }
 
@@ -350,9 +352,10 @@ def import_benchmarks(sizes: list[int]) -> dict[str, dict]:
                 record(f"COPY floor, {shape}", size, floor_rate, "takes/s")
                 record(f"import / floor, {shape}", size, rate / floor_rate, "×")
                 record(f"import peak RSS, {shape}", size, run["rss_mb"], "MB")
+                record(f"parser process peak RSS, {shape}", size, run["parser_rss_mb"], "MB")
                 print(
                     f"  import {shape} {size:,}: {rate:,.0f} takes/s, floor {floor_rate:,.0f}/s,"
-                    f" RSS {run['rss_mb']:.0f} MB",
+                    f" RSS {run['rss_mb']:.0f} MB (parser {run['parser_rss_mb']:.0f} MB)",
                     file=sys.stderr,
                 )
     # Every good line kept, every bad one reported, at the largest size up to 100k.
