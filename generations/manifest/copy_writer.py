@@ -19,7 +19,6 @@ Everything happens in one transaction: an import is all or nothing, and a line t
 refused never reaches it. Memory holds a chunk and two integers per new take (to name the
 first line of a duplicate), whatever the file's size."""
 
-import json
 import time
 from array import array
 from bisect import bisect_left
@@ -29,9 +28,8 @@ from datetime import datetime
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField
 
-from ..models import FailureTag, Note, Project, PromptVersion, Review, Shot, Take
+from ..models import FailureTag, Note, Project, Review, Take
 from ..services.verdicts import takes_current_refresh
 from .feed import (
     COST,
@@ -43,9 +41,7 @@ from .feed import (
     MODEL,
     NOTE_TEXT_COLUMNS,
     NULL,
-    PARENT,
     PROJECT,
-    PROMPT,
     R_AT,
     R_NOTES,
     R_REVIEWER,
@@ -59,6 +55,7 @@ from .feed import (
     VERSION,
     copy_value,
 )
+from .lineage import Lineage, defaults, ints, texts
 from .report import ImportReport
 from .resolve import (
     INCREMENTAL_MAX,
@@ -73,7 +70,6 @@ from .resolve import (
 # Lines per round: enough that a round's dozen statements are cheap next to its COPYs, few
 # enough that the parsed chunks in flight stay a few MB.
 CHUNK = 5000
-CHANGE_NOTE = "Imported from a manifest"
 
 # The writer's columns first, then the ones each row carries as text (feed.py).
 TAKE_COLUMNS = (
@@ -83,39 +79,6 @@ TAKE_COLUMNS = (
 REVIEW_COLUMNS = ("id", "take_id", "reviewer_id", *REVIEW_TEXT_COLUMNS)
 NOTE_COLUMNS = ("take_id", "review_id", "author_id", "tag_id", *NOTE_TEXT_COLUMNS, "created_at")
 Row = tuple  # a feed row, read by the indexes feed.py names
-
-
-def _defaults(model, given: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
-    """The model's other NOT NULL columns and their Python defaults as COPY values (Django's
-    defaults are not database defaults), so a migration that adds a field keeps COPY working."""
-    columns, values = [], []
-    for f in model._meta.concrete_fields:
-        if f.column in given or f.primary_key or f.null:
-            continue
-        default = f.get_default()
-        if default is None:
-            continue
-        columns.append(f.column)
-        if isinstance(f, JSONField):
-            values.append(json.dumps(default))
-        else:
-            values.append(f.get_db_prep_save(default, connection))
-    return tuple(columns), tuple(values)
-
-
-def _ints(values) -> str:
-    """A bigint[]/int[] literal: psycopg adapts a list element by element in Python, which
-    costs more than the statement for the few thousand values of a chunk."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
-def _texts(values) -> str:
-    """A text[] literal (the parser has refused NUL bytes; quotes and backslashes escaped)."""
-    return (
-        "{"
-        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        + "}"
-    )
 
 
 def _tail(defaults: tuple[tuple[str, ...], tuple]) -> str:
@@ -154,21 +117,13 @@ class CopyWriter:
         # Takes this import created, ids ascending (sequences only grow), with their lines.
         self.created_ids = array("q")
         self.created_lines = array("q")
-        self.pending_links: list[tuple[int, int, int]] = []  # parent not arrived yet
         self.changed: dict[int, list[int] | int] = {}
         self.take_t, self.review_t = Take._meta.db_table, Review._meta.db_table
-        self.shot_t, self.version_t = Shot._meta.db_table, PromptVersion._meta.db_table
         self.through_t = Review.failure_tags.through._meta.db_table
         self.note_t = Note._meta.db_table
-        self.take_defaults = _defaults(Take, TAKE_COLUMNS)
-        self.review_defaults = _defaults(Review, REVIEW_COLUMNS)
-        self.note_defaults = _defaults(Note, NOTE_COLUMNS)
-        self.shot_defaults = _defaults(Shot, ("project_id", "name", "created_at"))
-        self.version_defaults = _defaults(
-            PromptVersion,
-            ("id", "shot_id", "number", "text", "negative_prompt", "parameters", "change_note")
-            + ("created_at", "parent_id"),
-        )
+        self.take_defaults = defaults(Take, TAKE_COLUMNS)
+        self.review_defaults = defaults(Review, REVIEW_COLUMNS)
+        self.note_defaults = defaults(Note, NOTE_COLUMNS)
 
     def write(self, chunks: Iterable[tuple]) -> int:
         """Write feed chunks: (lines read so far, rows, line errors, finished)."""
@@ -188,7 +143,7 @@ class CopyWriter:
                 if self.progress:
                     self.progress(lines - read)
                 read = lines
-            self._link_parents(self.pending_links)
+            self.lineage.link_pending()
             rollups_mark(self.changed)
             # Back to Django's deferred checks for whatever else the caller's transaction does.
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -204,11 +159,11 @@ class CopyWriter:
         """Sequences, the transaction's time, and how foreign keys get checked."""
         cur = self.cur
         cur.execute(
-            "SELECT now(), pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id'),"
-            " pg_get_serial_sequence(%s, 'id')",
-            [self.take_t, self.review_t, self.version_t],
+            "SELECT now(), pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')",
+            [self.take_t, self.review_t],
         )
-        self.now, self.take_seq, self.review_seq, self.version_seq = cur.fetchone()
+        self.now, self.take_seq, self.review_seq = cur.fetchone()
+        self.lineage = Lineage(cur, now=self.now, pids=self.pids)
         self.now_text = copy_value(self.now)
         # Where the triggers run, check each COPY's foreign keys as it ends (an error names its
         # chunk) rather than a million at commit. `current_review` points forward: deferred.
@@ -241,8 +196,8 @@ class CopyWriter:
             # made by this import (see _may_skip_triggers); set_config(…, true) is undone with
             # the transaction or savepoint if anything fails.
             self.cur.execute("SELECT set_config('session_replication_role', 'replica', true)")
-        shots = self._shots(chunk)
-        versions = self._versions(chunk, shots)
+        shots = self.lineage.shots(chunk)
+        versions = self.lineage.versions(chunk, shots)
         started = self._timed("shots and versions", started)
         lines = self._once_per_chunk(chunk)
         if all(r[PROJECT] in self.empty for r in lines):
@@ -308,7 +263,7 @@ class CopyWriter:
             self.cur.execute(
                 f"SELECT p.slug FROM {Project._meta.db_table} p WHERE p.id = ANY(%s::bigint[])"
                 f" AND NOT EXISTS (SELECT 1 FROM {self.take_t} t WHERE t.project_id = p.id)",
-                [_ints(project.pk for project in found.values())],
+                [ints(project.pk for project in found.values())],
             )
             self.empty.update(row[0] for row in self.cur.fetchall())
         emails = {v[R_REVIEWER] for r in chunk for v in r[REVIEWS]} - self.users.keys()
@@ -336,165 +291,8 @@ class CopyWriter:
         if self.trusted and ids:
             self.cur.execute(
                 f"SELECT 1 FROM {model._meta.db_table} WHERE id = ANY(%s::bigint[]) FOR KEY SHARE",
-                [_ints(ids)],
+                [ints(ids)],
             )
-
-    def _upsert(self, sql: str, params: list, keys: list[tuple], fetch_missing: str) -> dict:
-        """Run an INSERT … ON CONFLICT DO NOTHING that returns (id, *key) for the rows it made and
-        the ones that were there; keys a concurrent writer committed meanwhile are read again."""
-        self.cur.execute(sql, params)
-        found = {tuple(row[1:]): row[0] for row in self.cur.fetchall()}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            columns = list(zip(*missing, strict=True))
-            self.cur.execute(
-                fetch_missing,
-                [_ints(c) if isinstance(c[0], int) else _texts(c) for c in columns],
-            )
-            found.update({tuple(row[1:]): row[0] for row in self.cur.fetchall()})
-        return found
-
-    def _shots(self, chunk: list[Row]) -> dict[tuple[int, str], int]:
-        pids = self.pids
-        keys = sorted({(pids[r[PROJECT]], r[SHOT]) for r in chunk})
-        columns, values = self.shot_defaults
-        extra = "".join(f", {c}" for c in columns)
-        wanted = "SELECT * FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)"
-        return self._upsert(
-            f"""
-            WITH wanted AS ({wanted}),
-            made AS (
-                INSERT INTO {self.shot_t} (project_id, name, created_at{extra})
-                SELECT project_id, name, %s{", %s" * len(values)} FROM wanted
-                ON CONFLICT (project_id, name) DO NOTHING
-                RETURNING id, project_id, name
-            ),
-            stored AS (
-                SELECT s.id, s.project_id, s.name FROM {self.shot_t} s
-                JOIN wanted w ON w.project_id = s.project_id AND w.name = s.name
-                FOR KEY SHARE OF s
-            )
-            SELECT id, project_id, name FROM made UNION ALL SELECT * FROM stored
-            """,
-            [_ints(k[0] for k in keys), _texts(k[1] for k in keys), self.now, *values],
-            keys,
-            f"""SELECT s.id, s.project_id, s.name FROM {self.shot_t} s
-                JOIN ({wanted}) w ON w.project_id = s.project_id AND w.name = s.name""",
-        )
-
-    def _versions(self, chunk: list[Row], shots: dict) -> dict[tuple[int, int], int]:
-        """Each version from its first line, inserted with its parent (named by its first line
-        that names one) already set: ids are drawn first, so a parent in the same chunk is
-        known before either row exists. A parent that has not arrived is linked at the end."""
-        first: dict[tuple[int, int], Row] = {}  # the chunk's first line of each version
-        links: dict[tuple[int, int], int] = {}
-        pids = self.pids
-        for r in chunk:
-            key = (shots[(pids[r[PROJECT]], r[SHOT])], r[VERSION])
-            if r[PROMPT] is not None:  # feed.py sends the prompt on that line only
-                first.setdefault(key, r)
-            if r[PARENT]:
-                links.setdefault(key, r[PARENT])
-        keys = sorted(first)
-        outside = sorted({(s, p) for (s, _), p in links.items()} - first.keys())
-        look = keys + outside
-        self.cur.execute(
-            f"""
-            SELECT v.id, v.shot_id, v.number, v.parent_id FROM {self.version_t} v
-            JOIN unnest(%s::bigint[], %s::int[]) AS w(shot_id, number)
-                ON v.shot_id = w.shot_id AND v.number = w.number
-            FOR KEY SHARE OF v
-            """,
-            [_ints(k[0] for k in look), _ints(k[1] for k in look)],
-        )
-        found, unlinked = {}, set()
-        for version_id, shot_id, number, parent_id in self.cur.fetchall():
-            found[(shot_id, number)] = version_id
-            if parent_id is None:
-                unlinked.add((shot_id, number))
-        new = [k for k in keys if k not in found]
-        fresh = set(new)
-        if new:
-            self.cur.execute(
-                "SELECT ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))",
-                [self.version_seq, len(new)],
-            )
-            found.update(zip(new, self.cur.fetchone()[0], strict=True))
-        relink = []
-        for key, parent_number in links.items():
-            if key in unlinked or key in fresh:
-                parent = found.get((key[0], parent_number))
-                if parent is None:
-                    self.pending_links.append((*key, parent_number))
-                elif key in unlinked:
-                    relink.append((*key, parent_number))
-        if new:
-            self._insert_versions(new, first, links, found)
-        if relink:  # stored without a parent, whose parent is stored now
-            self._link_parents(relink)
-        return found
-
-    def _insert_versions(self, new, first, links, found) -> None:
-        columns, values = self.version_defaults
-        extra = "".join(f", {c}" for c in columns)
-        prompts = [first[k][PROMPT] for k in new]  # (prompt, negative prompt, parameters)
-        parents = [
-            found.get((k[0], links[k])) if k in links else None for k in new
-        ]  # None: no parent, or one still to come
-        self.cur.execute(
-            f"""
-            INSERT INTO {self.version_t} (id, shot_id, number, text, negative_prompt,
-                parameters, change_note, created_at, parent_id{extra})
-            SELECT id, shot_id, number, text, negative_prompt, parameters::jsonb, %s, %s,
-                parent_id{", %s" * len(values)}
-            FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::text[], %s::text[],
-                %s::text[], %s::bigint[])
-                AS w(id, shot_id, number, text, negative_prompt, parameters, parent_id)
-            ORDER BY number
-            """,
-            [
-                CHANGE_NOTE,
-                self.now,
-                *values,
-                _ints(found[k] for k in new),
-                _ints(k[0] for k in new),
-                _ints(k[1] for k in new),
-                _texts(p[0] for p in prompts),
-                _texts(p[1] for p in prompts),
-                _texts(p[2] for p in prompts),
-                "{" + ",".join("NULL" if p is None else str(p) for p in parents) + "}",
-            ],
-        )
-
-    def _link_parents(self, links: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-        """Set parent_id where it is unset; returns the links whose parent is not stored (yet:
-        a file may list a child before its parent, so these are tried again at the end)."""
-        if not links:
-            return []
-        self.cur.execute(
-            f"""
-            WITH link AS (
-                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[])
-                    AS l(shot_id, number, parent)
-            ),
-            parent AS (
-                SELECT p.id, link.shot_id, link.number FROM link JOIN {self.version_t} p
-                    ON p.shot_id = link.shot_id AND p.number = link.parent
-                FOR KEY SHARE OF p
-            ),
-            linked AS (
-                UPDATE {self.version_t} pv SET parent_id = parent.id FROM parent
-                WHERE pv.shot_id = parent.shot_id AND pv.number = parent.number
-                    AND pv.parent_id IS NULL
-                RETURNING 1
-            )
-            SELECT l.shot_id, l.number, l.parent FROM link l
-            WHERE NOT EXISTS (SELECT 1 FROM {self.version_t} parent
-                WHERE parent.shot_id = l.shot_id AND parent.number = l.parent)
-            """,
-            [_ints(col) for col in zip(*links, strict=True)],
-        )
-        return [tuple(row) for row in self.cur.fetchall()]
 
     def _once_per_chunk(self, chunk: list[Row]) -> list[Row]:
         """The chunk without lines that repeat an external_id of an earlier line of it."""
@@ -522,7 +320,7 @@ class CopyWriter:
                 ON t.project_id = w.project_id AND t.external_id = w.external_id
             FOR KEY SHARE OF t
             """,
-            [_ints(k[0] for k in keys), _texts(k[1] for k in keys)],
+            [ints(k[0] for k in keys), texts(k[1] for k in keys)],
         )
         stored = {(pid, ext): take_id for ext, pid, take_id in self.cur.fetchall()}
         if not stored:
@@ -557,8 +355,8 @@ class CopyWriter:
             SELECT s.take_id, s.line FROM manifest_seen s
             WHERE s.take_id = ANY(%s::bigint[]) AND s.take_id NOT IN (SELECT take_id FROM met)
             """,
-            [_ints(t for _, t in existing), _ints(r[LINE] for r, _ in existing)]
-            + [_ints(t for _, t in existing)],
+            [ints(t for _, t in existing), ints(r[LINE] for r, _ in existing)]
+            + [ints(t for _, t in existing)],
         )
         earlier = dict(self.cur.fetchall())
         first = []
@@ -589,7 +387,7 @@ class CopyWriter:
         self.cur.execute(
             f"SELECT take_id, reviewer_id, created_at FROM {self.review_t}"
             " WHERE take_id = ANY(%s::bigint[])",
-            [_ints(take_id for _, take_id in existing)],
+            [ints(take_id for _, take_id in existing)],
         )
         known = set(self.cur.fetchall())
         new = []
