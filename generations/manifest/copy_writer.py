@@ -309,16 +309,19 @@ class CopyWriter:
 
     def _stored(self, lines: list[Row]):
         """Split the lines: those of new takes, and (line, take id) of takes already stored.
-        A line with the external_id of an earlier chunk's line is an error."""
+        A line with the external_id of an earlier chunk's line is an error. One index probe per
+        line (LATERAL: see lineage.py), whatever the planner thinks of the table's size."""
         report = self.report
         keys = [(self.pids[r[PROJECT]], r[EXTERNAL_ID]) for r in lines]
         self.cur.execute(
             f"""
             SELECT w.external_id, w.project_id, t.id
             FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, external_id)
-            JOIN {self.take_t} t
-                ON t.project_id = w.project_id AND t.external_id = w.external_id
-            FOR KEY SHARE OF t
+            CROSS JOIN LATERAL (
+                SELECT t.id FROM {self.take_t} t
+                WHERE t.project_id = w.project_id AND t.external_id = w.external_id
+                FOR KEY SHARE
+            ) t
             """,
             [ints(k[0] for k in keys), texts(k[1] for k in keys)],
         )

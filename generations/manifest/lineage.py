@@ -4,7 +4,11 @@ stored, each version inserted with its parent already set.
 Per chunk, one `INSERT … ON CONFLICT DO NOTHING` gives the shots' ids (existing ones read FOR
 KEY SHARE in the same statement). Versions: stored ones are looked up, new ones get ids drawn
 from the sequence first, so a parent in the same chunk is known before either row exists; a
-parent that arrives in a later chunk is linked at the end (`link_pending`)."""
+parent that arrives in a later chunk is linked at the end (`link_pending`).
+
+Stored rows are read one index probe per key (`CROSS JOIN LATERAL`), never by a join the
+planner may choose to hash: during a bulk load the statistics lag, and a hash join read the
+whole shot table for every chunk (1M takes: 26 s of the import in lookups, growing per chunk)."""
 
 import json
 
@@ -100,9 +104,10 @@ class Lineage:
                 RETURNING id, project_id, name
             ),
             stored AS (
-                SELECT s.id, s.project_id, s.name FROM {self.shot_t} s
-                JOIN wanted w ON w.project_id = s.project_id AND w.name = s.name
-                FOR KEY SHARE OF s
+                SELECT s.* FROM wanted w CROSS JOIN LATERAL (
+                    SELECT s.id, s.project_id, s.name FROM {self.shot_t} s
+                    WHERE s.project_id = w.project_id AND s.name = w.name FOR KEY SHARE
+                ) s
             )
             SELECT id, project_id, name FROM made UNION ALL SELECT * FROM stored
             """,
@@ -130,10 +135,11 @@ class Lineage:
         look = keys + outside
         self.cur.execute(
             f"""
-            SELECT v.id, v.shot_id, v.number, v.parent_id FROM {self.version_t} v
-            JOIN unnest(%s::bigint[], %s::int[]) AS w(shot_id, number)
-                ON v.shot_id = w.shot_id AND v.number = w.number
-            FOR KEY SHARE OF v
+            SELECT v.* FROM unnest(%s::bigint[], %s::int[]) AS w(shot_id, number)
+            CROSS JOIN LATERAL (
+                SELECT v.id, v.shot_id, v.number, v.parent_id FROM {self.version_t} v
+                WHERE v.shot_id = w.shot_id AND v.number = w.number FOR KEY SHARE
+            ) v
             """,
             [ints(k[0] for k in look), ints(k[1] for k in look)],
         )
