@@ -5,6 +5,7 @@ whatever the text holds; a parser that fails or a writer that fails leaves nothi
 import io
 import json
 import os
+import signal
 
 import pytest
 from django.forms.models import model_to_dict
@@ -70,7 +71,7 @@ def everything() -> dict:
 
     out = {}
     for take in Take.objects.select_related("prompt_version__shot", "prompt_version__parent"):
-        version = take.prompt_version
+        version, current = take.prompt_version, take.current_review
         reviews = sorted(
             (
                 (r.created_at, r.reviewer.email),
@@ -91,7 +92,7 @@ def everything() -> dict:
             take_values,
             (version.shot.name, version.number, version.parent and version.parent.number),
             plain(version, "shot", "parent"),
-            take.current_review and (take.current_review.reviewer.email, take.current_review.verdict),
+            current and (current.reviewer.email, current.verdict),
             reviews,
             notes,
         )
@@ -180,8 +181,28 @@ def failing_source(good: int):
 @pytest.mark.django_db
 def test_a_parser_that_fails_aborts_the_import_keeps_nothing_and_leaves_no_process():
     before = children()
-    with pytest.raises(ParserFailed, match="the disk went away"):
+    with pytest.raises(ParserFailed, match="could not be read: OSError: the disk went away"):
         manifest_import(lines=failing_source(5), writer="copy")
+    assert Take.objects.count() == 0
+    assert children() == before
+
+
+@pytest.mark.django_db
+def test_a_parser_killed_midway_aborts_the_import_and_keeps_nothing(monkeypatch):
+    """The parser dies (say, killed for memory) after sending its first chunk: the writer has
+    written that chunk, then finds the pipe closed, and the whole import is undone."""
+    real = feed.chunks_of
+
+    def dies_after_one(source, **kwargs):
+        for chunk in real(source, **kwargs):
+            yield chunk
+            os.kill(os.getpid(), signal.SIGKILL)  # runs in the forked parser only
+
+    monkeypatch.setattr(feed, "chunks_of", dies_after_one)
+    monkeypatch.setattr(copy_writer, "CHUNK", 2)
+    before = children()
+    with pytest.raises(ParserFailed, match="stopped without finishing"):
+        manifest_import(lines=[line(i) for i in range(6)], writer="copy")
     assert Take.objects.count() == 0
     assert children() == before
 

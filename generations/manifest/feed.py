@@ -16,6 +16,7 @@ Memory: the parser is at most one chunk ahead of the writer (the pipe's writes b
 processes hold a chunk or two whatever the file's size."""
 
 import json
+import logging
 import marshal
 import os
 import signal
@@ -26,6 +27,8 @@ from datetime import datetime
 
 from ..services.verdicts import verdict_of
 from .parse import LineInvalid, ParsedTake, parse_lines, wrong_project
+
+logger = logging.getLogger(__name__)
 
 # The take's columns each row carries as text, in this order after the writer's own.
 TAKE_TEXT_COLUMNS = (
@@ -203,8 +206,8 @@ def _parser(source, fd: int, *, only_project, size: int) -> None:
             try:
                 for chunk in chunks_of(source, only_project=only_project, size=size):
                     _send(out, ("chunk", chunk))
-            except Exception:
-                _send(out, ("failed", traceback.format_exc(limit=20)))
+            except Exception as exc:
+                _send(out, ("failed", (f"{type(exc).__name__}: {exc}", traceback.format_exc())))
                 code = 1
     except BaseException:  # the writer went away (broken pipe): nothing to tell anyone
         code = 1
@@ -224,10 +227,15 @@ def _received(reader) -> Iterator[tuple]:
         header = reader.read(_HEADER)
         if len(header) < _HEADER:
             raise ParserFailed("the manifest parser stopped without finishing")
-        payload = reader.read(int.from_bytes(header, "little"))
+        size = int.from_bytes(header, "little")
+        payload = reader.read(size)
+        if len(payload) < size:
+            raise ParserFailed("the manifest parser stopped in the middle of a chunk")
         kind, body = marshal.loads(payload)
         if kind == "failed":
-            raise ParserFailed(f"the manifest parser failed:\n{body}")
+            reason, trace = body
+            logger.error("The manifest parser failed:\n%s", trace)
+            raise ParserFailed(f"the manifest could not be read: {reason}")
         yield body
         if body[3]:
             return
