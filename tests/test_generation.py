@@ -389,3 +389,164 @@ def test_a_tasks_queries_run_under_statement_and_lock_timeouts(db, settings):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == before
+
+
+# --- the guard again at submission ---------------------------------------------------------
+
+
+def _queue(version, owner, count: int, **kw) -> list[GenerationJob]:
+    batch = gen.batch_create(version=version, spec=spec(count=count, **kw), requested_by=owner)
+    return list(batch.jobs.order_by("pk"))
+
+
+def test_the_daily_cap_is_checked_again_when_a_job_is_submitted(version, owner, runway):
+    """Two jobs accepted under a $5 cap; the producer lowers it to $3 before they go out:
+    the first is sent, the second is refused with the numbers, never sent, and spends nothing."""
+    project = version.shot.project
+    project.generation_daily_cap_usd = Decimal("5")
+    project.save()
+    price(RUNWAY, "0.40")
+    first, second = _queue(version, owner, 2, duration_s=5)  # $2.00 each, $4.00 <= $5
+    project.generation_daily_cap_usd = Decimal("3")
+    project.save()
+    assert gen.job_submit(job_id=first.pk).task == "poll"
+    assert gen.job_submit(job_id=second.pk) is None
+    second.refresh_from_db()
+    assert second.status == GenerationStatus.REFUSED
+    assert second.last_error == (
+        "Not sent (nothing spent): Today's cap reached: $2.00 sent today + this take $2.00 = "
+        "$4.00, above the daily cap of $3.00. New submissions resume tomorrow (UTC)."
+    )
+    assert (second.attempts, second.cleared_at, second.provider_job_id) == (0, None, "")
+    assert second.finished_at is not None
+    assert runway.created == 1
+    # Not in flight any more: the guard stops counting it, and the grid shows why.
+    assert gen.budget_state(project=project).in_flight_usd == Decimal("2.0")
+    from generations.selectors.generation import version_placeholders
+
+    assert second in version_placeholders(version=version)
+    # A second message for the refused job does nothing.
+    assert gen.job_submit(job_id=second.pk) is None and runway.created == 1
+
+
+def test_jobs_queued_yesterday_count_against_today_once_sent(version, owner, runway):
+    project = version.shot.project
+    project.generation_daily_cap_usd = Decimal("5")
+    project.save()
+    price(RUNWAY, "0.40")
+    yesterday = _queue(version, owner, 2, duration_s=5)  # $4.00 queued "yesterday"
+    GenerationJob.objects.update(queued_at=timezone.now() - timedelta(days=1))
+    (today,) = _queue(version, owner, 1, duration_s=5)  # fits: yesterday's do not count
+    for job in (*yesterday, today):
+        gen.job_submit(job_id=job.pk)
+    statuses = list(GenerationJob.objects.order_by("pk").values_list("status", flat=True))
+    assert statuses == [GenerationStatus.RUNNING] * 2 + [GenerationStatus.REFUSED]
+    assert runway.created == 2
+    # And the acceptance guard now counts what went out today.
+    with pytest.raises(BatchRefused, match=r"\$4.00 committed today"):
+        _queue(version, owner, 1, duration_s=5)
+
+
+def test_the_budget_is_checked_again_when_a_job_is_submitted(version, owner, fal):
+    project = version.shot.project
+    project.budget_usd = Decimal("10")
+    project.save()
+    price(FAL, "0.50")
+    first, second = _queue(version, owner, 2, provider="fal", model=FAL, duration_s=5)
+    TakeFactory(prompt_version=version, cost_usd=Decimal("6.00"))  # an upload meanwhile
+    gen.job_submit(job_id=first.pk)
+    gen.job_submit(job_id=second.pk)
+    second.refresh_from_db()
+    assert second.status == GenerationStatus.REFUSED
+    assert (
+        second.last_error.startswith(
+            "Not sent (nothing spent): Over budget: spent $4.00 + sent and not yet arrived $2.50 + "
+            "this take $2.50 = $9.00"
+        )
+        or "above the budget of $10.00" in second.last_error
+    )
+    assert fal.created == 1
+    assert GenerationBatch.objects.get().status == BatchStatus.RUNNING  # the first goes on
+
+
+def test_a_job_sent_once_keeps_its_place_while_a_retry_waits(version, owner, runway):
+    """A 429 puts a sent job back in the queue: its money still counts, so another job cannot
+    take its place under the cap, and its retry is not refused."""
+    project = version.shot.project
+    project.generation_daily_cap_usd = Decimal("2")
+    project.save()
+    price(RUNWAY, "0.40")
+    (first,) = _queue(version, owner, 1, duration_s=5)
+    runway.fail_next("POST", "429", retry_after=1)
+    assert gen.job_submit(job_id=first.pk).task == "submit"
+    first.refresh_from_db()
+    assert first.status == GenerationStatus.QUEUED and first.cleared_at is not None
+    project.generation_daily_cap_usd = Decimal("3")  # room at acceptance for one more
+    project.save()
+    (other,) = _queue(version, owner, 1, duration_s=2)  # $0.80: $2.80 <= $3
+    project.generation_daily_cap_usd = Decimal("2")
+    project.save()
+    assert gen.job_submit(job_id=other.pk) is None
+    other.refresh_from_db()
+    assert other.status == GenerationStatus.REFUSED and "$2.00 sent today" in other.last_error
+    # Even with the cap cut below it, the retry goes out: its money was counted when it was
+    # first sent (and Runway may hold it already, under its idempotency key).
+    project.generation_daily_cap_usd = Decimal("1")
+    project.save()
+    assert gen.job_submit(job_id=first.pk).task == "poll"
+    assert runway.created == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_submitting_at_once_cannot_pass_the_cap(settings, monkeypatch):
+    """Two threads, two connections, PostgreSQL: two jobs accepted under the cap, which was
+    lowered to fit one. Each worker computes what was sent while the other is between its
+    check and its claim (the check is slowed down to make that window wide); the project row
+    lock serializes them, so exactly one job reaches the provider."""
+    import time
+
+    from generations.services.generation import guard
+
+    slow = guard.sent_state
+
+    def sent_state_slowly(**kw):
+        state = slow(**kw)
+        time.sleep(0.5)
+        return state
+
+    monkeypatch.setattr(guard, "sent_state", sent_state_slowly)
+    with provider_fake("fal", settings) as fake:
+        project = ProjectFactory(generation_daily_cap_usd=Decimal("10"))
+        version = PromptVersionFactory(shot=ShotFactory(project=project), number=1)
+        price(FAL, "1.00")
+        batch = gen.batch_create(
+            version=version,
+            spec=spec(provider="fal", model=FAL, count=2, duration_s=5),
+            requested_by=None,
+        )
+        project.generation_daily_cap_usd = Decimal("6")
+        project.save()
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def submit(job_id):
+            try:
+                barrier.wait(timeout=5)
+                gen.job_submit(job_id=job_id)
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        ids = list(batch.jobs.values_list("pk", flat=True))
+        threads = [threading.Thread(target=submit, args=(pk,)) for pk in ids]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not errors, errors
+        statuses = sorted(GenerationJob.objects.values_list("status", flat=True))
+        assert statuses == [GenerationStatus.REFUSED, GenerationStatus.RUNNING], statuses
+        assert fake.created == 1
+        refused = GenerationJob.objects.get(status=GenerationStatus.REFUSED)
+        assert "$5.00 sent today + this take $5.00 = $10.00" in refused.last_error

@@ -229,3 +229,21 @@ def test_the_producer_dashboard_shows_the_generation_panel(client, version, owne
         "20%",
     ]
     assert "60.0 s" in page.split('id="gen-by-model"')[1]  # mean of 30, 60 and 90
+
+
+def test_a_job_refused_at_submission_shows_why_on_the_grid_and_the_batches(
+    client, version, owner, priced
+):
+    project = version.shot.project
+    client.force_login(owner)
+    client.post(reverse("generation_new", args=[project.slug, version.pk]), form_data(count="1"))
+    job = GenerationJob.objects.get()
+    project.generation_daily_cap_usd = Decimal("0.50")  # lowered after it was accepted ($0.60)
+    project.save()
+    assert gen.job_submit(job_id=job.pk) is None  # refused before any call to the provider
+    section = client.get(reverse("version_takes", args=[project.slug, version.pk])).content
+    section = section.decode()
+    assert "Refused by the budget guard" in section and "hx-trigger" not in section
+    assert "this take $0.60 = $0.60, above the daily cap of $0.50" in section
+    page = client.get(reverse("generation_batches", args=[project.slug])).content.decode()
+    assert "1 refused by the budget guard" in page

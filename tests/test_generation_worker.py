@@ -22,6 +22,7 @@ from generations.models import (
     Take,
     TakeStatus,
 )
+from generations.models.generation import PENDING
 from generations.models.takes import CostSource
 from generations.services import generation as gen
 from generations.services.generation import BatchSpec
@@ -206,3 +207,40 @@ def test_a_worker_killed_after_submitting_never_pays_twice(prefork_worker, setti
     assert job.provider_job_id == next(iter(fake.jobs))
     take = Take.objects.get(project=project)
     assert take.seed == 5 and take.generation_job == job
+
+
+def test_the_worker_refuses_a_job_that_would_pass_todays_cap(
+    celery_worker, settings, fast_polls, monkeypatch
+):
+    """Two jobs accepted under the daily cap; the cap is lowered before the worker takes them.
+    The worker sends one (it becomes a take) and refuses the other with the reason: never
+    sent, nothing spent, not left pending."""
+    project, lead, version = _setup()
+    project.generation_daily_cap_usd = Decimal("5")
+    project.save()
+    monkeypatch.setattr(gen.batches, "_enqueue_submissions", lambda ids: None)
+    with provider_fake("runway", settings) as fake:
+        batch = gen.batch_create(
+            version=version,
+            spec=BatchSpec(provider="runway", model="gen4.5", count=2, duration_s=5, aspect="16:9"),
+            requested_by=lead,
+        )  # 2 × $0.60
+        project.generation_daily_cap_usd = Decimal("1")
+        project.save()
+        for job in batch.jobs.all():
+            generation_submit.delay(job.pk)
+
+        def settled() -> bool:
+            return not batch.jobs.filter(status__in=PENDING).exists() and (
+                Take.objects.filter(project=project, status=TakeStatus.READY).exists()
+            )
+
+        assert wait_for(settled, timeout=60), list(batch.jobs.values_list("status", "last_error"))
+    assert fake.created == 1
+    statuses = sorted(batch.jobs.values_list("status", flat=True))
+    assert statuses == [GenerationStatus.DONE, GenerationStatus.REFUSED]
+    refused = batch.jobs.get(status=GenerationStatus.REFUSED)
+    assert "Today's cap reached: $0.60 sent today + this take $0.60" in refused.last_error
+    assert refused.take is None and refused.provider_job_id == ""
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.DONE

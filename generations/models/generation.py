@@ -30,6 +30,9 @@ class GenerationStatus(models.TextChoices):
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     MODERATED = "moderated", "Refused by moderation"
+    # The budget guard, checked again when the job was about to be sent, said no (the budget
+    # or today's cap would be passed): nothing was sent, nothing spent; the reason is kept.
+    REFUSED = "refused", "Refused by the budget guard"
     CANCELLED = "cancelled", "Cancelled"
 
 
@@ -45,6 +48,7 @@ FINAL = (
     GenerationStatus.DONE,
     GenerationStatus.FAILED,
     GenerationStatus.MODERATED,
+    GenerationStatus.REFUSED,
     GenerationStatus.CANCELLED,
 )
 
@@ -122,6 +126,10 @@ class GenerationJob(models.Model):
     # claim's time identifies it, so a stale run cannot overwrite a newer one.
     claimed_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    # When the budget guard, checked again at the job's first submission under the project's
+    # row lock, let it go to its provider. From then on its estimate counts as sent (against
+    # the budget and against that UTC day's cap), also while a retry waits in the queue.
+    cleared_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

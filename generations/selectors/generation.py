@@ -16,15 +16,20 @@ MAX_PLACEHOLDERS = 60
 
 
 def version_placeholders(*, version: PromptVersion) -> list[GenerationJob]:
-    """Jobs still on their way (with status and progress), then the ones that failed in the
-    last day with their reason: the grid shows them before the takes."""
+    """Jobs still on their way (with status and progress), then the ones that failed (or that
+    the budget guard refused at submission) in the last day with their reason: the grid shows
+    them before the takes."""
     recent = timezone.now() - RECENT_FAILURES
     jobs = (
         GenerationJob.objects.filter(prompt_version=version)
         .filter(
             Q(status__in=PENDING)
             | Q(
-                status__in=(GenerationStatus.FAILED, GenerationStatus.MODERATED),
+                status__in=(
+                    GenerationStatus.FAILED,
+                    GenerationStatus.MODERATED,
+                    GenerationStatus.REFUSED,
+                ),
                 finished_at__gte=recent,
             )
         )
@@ -51,6 +56,7 @@ def project_batches(*, project, limit: int = 50) -> list[GenerationBatch]:
             done=Count("jobs", filter=Q(jobs__status=GenerationStatus.DONE)),
             failed=Count("jobs", filter=Q(jobs__status=GenerationStatus.FAILED)),
             moderated=Count("jobs", filter=Q(jobs__status=GenerationStatus.MODERATED)),
+            refused=Count("jobs", filter=Q(jobs__status=GenerationStatus.REFUSED)),
         )
         .annotate(later=Case(When(status=BatchStatus.AWAITING_APPROVAL, then=0), default=1))
         .order_by("later", "-created_at", "-id")[:limit]

@@ -13,6 +13,11 @@ left `submitting` with an unknown outcome:
 - providers without one (Veo, fal) are never resubmitted: once the claim is stale, the
   reconciler marks the job failed, saying that the provider may have run it.
 The same rule applies to a submission that timed out.
+
+Never past the budget. The claim of a job's first submission runs in one transaction with the
+budget guard's check at submission (guard.submit_refusal, under the project's row lock): the
+job is marked sent (`cleared_at`) with the claim, or ends `refused` with the numbers and is
+never sent.
 """
 
 import logging
@@ -26,6 +31,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ... import netsafe, providers
@@ -33,6 +39,7 @@ from ...models import GenerationJob, GenerationStatus
 from ...models.takes import CostSource
 from ..media import NotAVideo
 from ..takes import UploadRejected, take_probe_upload, take_register_upload
+from . import guard
 from .batches import batch_settle
 
 log = logging.getLogger(__name__)
@@ -76,8 +83,9 @@ def deadline() -> timedelta:
     return timedelta(minutes=_setting("DAILIES_GENERATION_DEADLINE_MINUTES", 30))
 
 
-def _fail(job_id: int, reason: str, *, moderated: bool = False, only=None) -> bool:
-    status = GenerationStatus.MODERATED if moderated else GenerationStatus.FAILED
+def _fail(job_id: int, reason: str, *, moderated: bool = False, only=None, status=None) -> bool:
+    if status is None:
+        status = GenerationStatus.MODERATED if moderated else GenerationStatus.FAILED
     rows = GenerationJob.objects.filter(pk=job_id)
     if only is not None:
         rows = rows.filter(**only)
@@ -101,9 +109,22 @@ def _fail(job_id: int, reason: str, *, moderated: bool = False, only=None) -> bo
 
 def _claim_submission(job_id: int) -> GenerationJob | None:
     now = timezone.now()
-    claimed = GenerationJob.objects.filter(pk=job_id, status=GenerationStatus.QUEUED).update(
-        status=GenerationStatus.SUBMITTING, claimed_at=now, attempts=F("attempts") + 1
-    )
+    queued = GenerationJob.objects.filter(pk=job_id, status=GenerationStatus.QUEUED)
+    with transaction.atomic():
+        job = queued.first()
+        if job is not None and job.cleared_at is None:
+            # First submission: the guard again, under the project's lock until commit.
+            reason = guard.submit_refusal(job=job)
+            if reason is not None:
+                unsent = {"status": GenerationStatus.QUEUED, "cleared_at__isnull": True}
+                _fail(job_id, reason, status=GenerationStatus.REFUSED, only=unsent)
+                return None
+        claimed = queued.update(
+            status=GenerationStatus.SUBMITTING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            cleared_at=Coalesce(F("cleared_at"), now),
+        )
     if claimed:
         return GenerationJob.objects.get(pk=job_id)
     job = GenerationJob.objects.filter(pk=job_id).first()
