@@ -88,6 +88,27 @@ DEFAULT_PRICES = {
 
 PRICES_VALID_FROM = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 
+# USD per generated second for the models the provider adapters (generations/providers/)
+# generate with, keyed by the model id the adapter sends (ModelSpec.id), seeded by migration
+# 0018. Editable defaults: ../shared/background/ quotes no price for any of these models, so
+# each figure is the provider's published list price as we read it when the adapter was
+# written. Prices change; a producer corrects them on Budget & prices (a newer row wins).
+PROVIDER_PRICES = {
+    # Google Gemini API (Veo): per second of output, with audio for 3.1.
+    "veo-3.1-generate-preview": "0.40",
+    "veo-3.1-fast-generate-preview": "0.15",
+    "veo-2.0-generate-001": "0.35",
+    # Runway API: credits per second × $0.01 a credit (DAILIES_RUNWAY_USD_PER_CREDIT). Runway
+    # reports each job's charge, which the take keeps; this is the estimate the guard counts.
+    "gen4.5": "0.12",  # 12 credits/s
+    "veo3.1": "0.40",  # 40 credits/s
+    "veo3.1_fast": "0.15",  # 15 credits/s
+    # fal: Kling 1.6 Pro is billed per second of video ($0.475 a 5 s clip). LTX Video is billed
+    # per clip; $0.01/s (≈ $0.05 a 5 s clip) is a rough, deliberately high, editable figure.
+    "fal-ai/kling-video/v1.6/pro/text-to-video": "0.095",
+    "fal-ai/ltx-video": "0.01",
+}
+
 
 def seed_reference_data(FailureTag, ModelPrice) -> None:  # noqa: N803 (model classes)
     """Create or refresh the taxonomy and the workspace prices, idempotently. Takes the model
@@ -106,7 +127,17 @@ def seed_reference_data(FailureTag, ModelPrice) -> None:  # noqa: N803 (model cl
                 "position": position,
             },
         )
-    for model, price in DEFAULT_PRICES.items():
+    _seed_prices(ModelPrice, DEFAULT_PRICES)
+
+
+def seed_provider_prices(ModelPrice) -> None:  # noqa: N803 (a model class)
+    """Workspace prices for the provider adapters' models, idempotently (migration 0018). A
+    price a producer already set for one of these models from the same date is kept."""
+    _seed_prices(ModelPrice, PROVIDER_PRICES)
+
+
+def _seed_prices(ModelPrice, prices: dict[str, str]) -> None:  # noqa: N803
+    for model, price in prices.items():
         ModelPrice.objects.get_or_create(
             project=None,
             model=model,

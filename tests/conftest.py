@@ -50,11 +50,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Put back the reference data of the data migrations (failure taxonomy, default prices):
     a transactional test flushes every table, and with --reuse-db the next session would start
     without them. Idempotent (update_or_create / get_or_create)."""
+    with django_db_blocker.unblock():
+        reseed_reference_data()
+
+
+REFERENCE_DATA_MIGRATIONS = ("0002_seed_taxonomy_and_prices", "0018_seed_provider_prices")
+
+
+def reseed_reference_data() -> None:
+    """Run the data migrations' seeds again (each idempotent) with the current models."""
     from django.apps import apps
 
-    seed = importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed
-    with django_db_blocker.unblock():
-        seed(apps, None)
+    for name in REFERENCE_DATA_MIGRATIONS:
+        importlib.import_module(f"generations.migrations.{name}").seed(apps, None)
 
 
 @pytest.fixture(autouse=True)
@@ -95,9 +103,7 @@ def celery_worker(celery_worker_session, transactional_db):
     An earlier transactional test's flush removed the reference data: put it back first.
     Torn down only once the worker is idle: a task still running (a refresh queued by the
     test's last write) would otherwise deadlock with the flush's TRUNCATE of every table."""
-    from django.apps import apps
-
-    importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed(apps, None)
+    reseed_reference_data()
     yield celery_worker_session
     wait_for_idle_worker()
 

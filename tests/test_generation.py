@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from generations import providers
 from generations.models import (
     BatchStatus,
     GenerationBatch,
@@ -20,6 +21,7 @@ from generations.models import (
 from generations.models.takes import CostSource
 from generations.services import generation as gen
 from generations.services.generation import BatchRefused, BatchSpec
+from generations.taxonomy import PRICES_VALID_FROM, PROVIDER_PRICES
 
 from .factories import ProjectFactory, PromptVersionFactory, ShotFactory, TakeFactory
 from .generation_support import provider_fake
@@ -89,6 +91,7 @@ def test_random_seeds_differ_and_models_without_seeds_get_none(version, owner, r
 
 
 def test_a_model_without_a_price_is_refused_not_costed_at_zero(version, owner, runway):
+    ModelPrice.objects.filter(model=RUNWAY).delete()  # its seeded default, deleted
     with pytest.raises(BatchRefused, match="No price is known for gen4.5"):
         gen.batch_create(version=version, spec=spec(), requested_by=owner)
     assert not GenerationBatch.objects.exists()
@@ -550,3 +553,49 @@ def test_two_workers_submitting_at_once_cannot_pass_the_cap(settings, monkeypatc
         assert fake.created == 1
         refused = GenerationJob.objects.get(status=GenerationStatus.REFUSED)
         assert "$5.00 sent today + this take $5.00 = $10.00" in refused.last_error
+
+
+# --- the seeded prices of the adapters' models ---------------------------------------------
+
+ADAPTER_MODELS = [(cls.name, m) for cls in providers.all_classes() for m in cls.models()]
+
+
+@pytest.mark.parametrize(
+    "provider, model", ADAPTER_MODELS, ids=[f"{p}:{m.id}" for p, m in ADAPTER_MODELS]
+)
+def test_every_adapter_model_has_a_seeded_price_and_its_take_is_costed(
+    provider, model, version, owner, settings, fast_polls
+):
+    """No price made by the test: the data migration's default is what the guard estimates
+    with, and the take generated through the adapter is costed from it (Runway: the charge it
+    reports), never "unknown"."""
+    seeded = ModelPrice.objects.get(model=model.id)  # the seeded row, and no other
+    assert seeded.project is None and seeded.valid_from == PRICES_VALID_FROM
+    assert seeded.usd_per_second == Decimal(PROVIDER_PRICES[model.id]) > 0
+    duration = model.durations[0]
+    with provider_fake(provider, settings):
+        job = _job(
+            version,
+            owner,
+            provider=provider,
+            model=model.id,
+            duration_s=duration,
+            aspect=model.aspects[0],
+        )
+        assert job.estimate_usd == seeded.usd_per_second * duration
+        job = _run(job.pk)
+    assert job.status == GenerationStatus.DONE, job.last_error
+    take = job.take
+    assert take.cost_usd is not None and take.cost_source != CostSource.UNKNOWN
+    if provider == "runway":
+        # 12 credits/s at $0.01 (tests/fake_providers.py), as reported.
+        assert (take.cost_usd, take.cost_source) == (
+            Decimal("0.12") * duration,
+            CostSource.REPORTED,
+        )
+    else:
+        assert (take.cost_usd, take.cost_source, take.price_usd_per_second) == (
+            job.estimate_usd,
+            CostSource.ESTIMATED,
+            seeded.usd_per_second,
+        )

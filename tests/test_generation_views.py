@@ -63,6 +63,7 @@ def test_the_form_offers_configured_models_and_estimates(client, version, owner,
     assert 'id="estimate-total">$2.16<' in estimate  # 0.12 × 6 s × 3
     assert "$0.1200/s × 6 s × 3 takes" in estimate
     assert 'id="budget-left">$1000.00<' in estimate
+    ModelPrice.objects.filter(model="fal-ai/ltx-video").delete()  # its seeded default, deleted
     no_price = client.get(
         reverse("generation_estimate", args=[version.shot.project.slug, version.pk]),
         form_data(model="fal|fal-ai/ltx-video"),

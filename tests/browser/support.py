@@ -1,7 +1,7 @@
 """Helpers shared by the review tests (test client and browser)."""
 
 from generations.models import FailureTag, ModelPrice
-from generations.taxonomy import FAILURE_TAGS, seed_reference_data
+from generations.taxonomy import FAILURE_TAGS, seed_provider_prices, seed_reference_data
 
 
 def seed_taxonomy() -> None:
@@ -10,3 +10,4 @@ def seed_taxonomy() -> None:
     if FailureTag.objects.count() >= len(FAILURE_TAGS):
         return
     seed_reference_data(FailureTag, ModelPrice)
+    seed_provider_prices(ModelPrice)
