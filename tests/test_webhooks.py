@@ -26,6 +26,7 @@ from generations.models import (
     Review,
     Role,
     RollupRow,
+    Take,
     TakeStatus,
     WebhookDelivery,
     WebhookEndpoint,
@@ -34,7 +35,7 @@ from generations.models import (
 from generations.models.rollups import Dimension
 from generations.services import webhooks
 from generations.services.projects import ServiceError
-from generations.services.reviews import review_record
+from generations.services.reviews import review_record, takes_bulk_tag
 from generations.services.takes import take_mark_broken
 
 from . import webhook_receiver
@@ -168,6 +169,35 @@ def test_a_rolled_back_write_sends_nothing(live, receiver):
     time.sleep(0.5)
     assert [verified(secret, r)["data"]["take"]["id"] for r in receiver.received] == [kept.pk]
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
+
+
+@pytest.mark.worker
+def test_grid_bulk_tagging_is_delivered_after_commit_one_event_per_review(live, receiver):
+    project, lead, version = live
+    seed_taxonomy()
+    endpoint, secret = endpoint_for(project, receiver, [WebhookEvent.REVIEW_RECORDED])
+    blur, warping = FailureTag.objects.get(slug="blur"), FailureTag.objects.get(slug="warping")
+    takes = [TakeFactory(prompt_version=version) for _ in range(3)]
+    for take in takes:
+        review_record(take=take, reviewer=lead, verdict="reject", tags=[blur])
+    assert wait_for(lambda: len(receiver.received) == 3)
+    # A bulk edit rolled back by its caller sends nothing.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        takes_bulk_tag(takes=takes, reviewer=lead, add=[warping])
+        raise RuntimeError("the caller fails after the bulk edit")
+
+    assert takes_bulk_tag(takes=takes, reviewer=lead, add=[warping], remove=[blur]) == 3
+
+    assert wait_for(lambda: len(receiver.received) == 6), len(receiver.received)
+    time.sleep(0.5)
+    assert len(receiver.received) == 6  # the rolled-back edit never sent its three
+    bulk = [verified(secret, r)["data"] for r in receiver.received[3:]]
+    assert sorted(b["take"]["id"] for b in bulk) == sorted(t.pk for t in takes)
+    assert {(b["review"]["kind"], b["review"]["verdict"]) for b in bulk} == {("bulk", "reject")}
+    assert all(b["review"]["failure_tags"] == ["warping"] for b in bulk)
+    current = {t.pk: t.current_review_id for t in Take.objects.filter(pk__in=[t.pk for t in takes])}
+    assert {b["review"]["id"] for b in bulk} == set(current.values())
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 6
 
 
 @pytest.mark.worker
@@ -498,3 +528,61 @@ def test_a_bulk_of_reviews_is_announced_in_as_many_queries_as_one(
     }
     assert (last["take"]["current_verdict"], last["project"]["slug"]) == ("reject", "hooks")
     assert not WebhookDelivery.objects.exclude(endpoint__project=project).exists()
+
+
+def test_grid_bulk_tagging_announces_each_review_in_as_many_queries_for_30_as_for_1(
+    client, scene, receiver
+):
+    """The editors' grid, through the test client: every review the bulk edit writes gets
+    its `review.recorded` delivery (to each listening endpoint of the project), and the
+    request costs the same number of queries for 30 takes as for 1."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    project, lead, version = scene
+    blur, _ = FailureTag.objects.get_or_create(slug="blur", defaults={"name": "Blur"})
+    warping, _ = FailureTag.objects.get_or_create(slug="warping", defaults={"name": "Warping"})
+    takes = [TakeFactory(prompt_version=version) for _ in range(31)]
+    for take in takes:
+        review_record(take=take, reviewer=lead, verdict="reject", tags=[blur])
+    endpoint_for(project, receiver, [WebhookEvent.REVIEW_RECORDED])
+    endpoint_for(project, receiver, [WebhookEvent.REVIEW_RECORDED])
+    endpoint_for(ProjectFactory(), receiver, [WebhookEvent.REVIEW_RECORDED])  # not this project
+    client.force_login(lead)
+    url = reverse("grid_bulk_tag", args=[project.slug])
+    client.get(reverse("take_grid", args=[project.slug]))  # the session, warmed up
+
+    def bulk(selected) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                url, {"takes": [t.pk for t in selected], "add": "warping", "remove": "blur"}
+            )
+        assert response.status_code == 302
+        return len(queries.captured_queries)
+
+    one = bulk(takes[:1])
+    thirty = bulk(takes[1:])
+    assert one == thirty, (one, thirty)
+
+    deliveries = WebhookDelivery.objects.filter(endpoint__project=project).order_by("pk")
+    bodies = [json.loads(d.body)["data"] for d in deliveries]
+    assert len(bodies) == 2 * 31  # each new review to each of the project's two endpoints
+    current = dict(
+        Take.objects.filter(pk__in=[t.pk for t in takes]).values_list("pk", "current_review_id")
+    )
+    assert sorted(b["review"]["id"] for b in bodies[::2]) == sorted(current.values())
+    assert all(current[b["take"]["id"]] == b["review"]["id"] for b in bodies)
+    assert {(b["review"]["kind"], tuple(b["review"]["failure_tags"])) for b in bodies} == {
+        ("bulk", ("warping",))
+    }
+    assert {b["review"]["reviewer"] for b in bodies} == {lead.email or lead.username}
+    assert not WebhookDelivery.objects.exclude(endpoint__project=project).exists()
+    # And they are sent signed like every other delivery.
+    delivery = deliveries.first()
+    assert webhooks.webhook_attempt(delivery_id=delivery.pk) == "succeeded"
+    assert verified(delivery.endpoint.secret, receiver.received[0])["type"] == "review.recorded"
+
+    # Nothing changes (warping is already there, blur already gone): no review, no event.
+    assert bulk(takes[:5]) <= one
+    assert WebhookDelivery.objects.filter(endpoint__project=project).count() == 2 * 31

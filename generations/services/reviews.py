@@ -213,8 +213,9 @@ def takes_bulk_tag(
     one rollup refresh. A take whose tags change gets a new review (a reject carrying the new
     tags): history stays append-only. That review is of kind `bulk`: the editor re-tagged the
     take but did not judge it, so it does not count in the per-reviewer statistics. Accepted
-    and unreviewed takes are left alone — tagging must not turn them into rejects. Returns the
-    number of takes changed."""
+    and unreviewed takes are left alone — tagging must not turn them into rejects. Each review
+    is announced as `review.recorded` (kind `bulk`) after commit. Returns the number of takes
+    changed."""
     add, remove = set(add), set(remove)
     if not takes or not (add or remove):
         return 0
@@ -265,4 +266,7 @@ def takes_bulk_tag(
             take.current_verdict = Verdict.REJECT
         Take.objects.bulk_update([t for t, _, _ in changes], ["current_review", "current_verdict"])
         rollups_schedule(project_id=project_ids.pop(), take_ids=[t.pk for t, _, _ in changes])
+        # One `review.recorded` per review written, built in a fixed number of queries and
+        # sent once this transaction commits.
+        webhooks.webhooks_reviews_recorded(reviews=[review for _, review, _ in changes])
     return len(changes)
