@@ -157,7 +157,10 @@ class _ClipServer(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def clip_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ClipServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to notice it: poll every 10 ms, not every 0.5 s.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -45,7 +45,10 @@ def start(statuses=(200,)):
     server.receiver = Receiver(
         url=f"http://127.0.0.1:{server.server_address[1]}/hooks/dailies", statuses=list(statuses)
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever to notice it: poll every 10 ms, not every 0.5 s.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
 
     def stop():
