@@ -1,3 +1,4 @@
+import copy
 import importlib
 import os
 import pathlib
@@ -5,6 +6,8 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection, transaction
+from django.test import override_settings
 
 from generations.models import Membership, Role
 from studio.celery import app as celery_app
@@ -119,6 +122,44 @@ def prefork_workers(transactional_db, tmp_path):
         workers.stop_all()
 
 
+# --- rows made once per module --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_db(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """Rows made once for a whole module, as Django's `TestCase.setUpTestData` does: the module
+    holds one outer transaction, each test's `db` runs in a savepoint inside it and is rolled
+    back to exactly these rows, and the outer transaction is rolled back after the module.
+    Yields the module's MEDIA_ROOT (files saved with the rows live there; the module's tests
+    point MEDIA_ROOT at it). Only for modules whose tests all use plain `db`: a transactional
+    test, a live server or a worker needs committed rows and would not see these."""
+    committing = [
+        item.name
+        for item in request.session.items
+        if item.module is request.module and "transactional_db" in item.fixturenames
+    ]
+    if committing:
+        raise pytest.UsageError(f"module_db holds a transaction open, {committing} commit")
+    media = tmp_path_factory.mktemp("module-media")
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), transaction.atomic():
+        with override_settings(PASSWORD_HASHERS=hashers, MEDIA_ROOT=media):
+            yield media
+        transaction.set_rollback(True)
+
+
+def module_rows_made() -> None:
+    """Call at the end of a module's row-making fixture: checks the deferred foreign keys of the
+    rows now, once (else each test's constraint check in its savepoint would redo it)."""
+    connection.check_constraints()
+
+
+def per_test_copy(rows):
+    """A fresh copy of a module's rows for one test, as setUpTestData hands each test its own
+    instances: what a test changes in memory never reaches the next test."""
+    return copy.deepcopy(rows)
+
+
 def wait_for_idle_worker(timeout: float = 10.0) -> None:
     from celery.worker import state
 
@@ -132,20 +173,17 @@ def wait_for_idle_worker(timeout: float = 10.0) -> None:
 # --- personas: an owner, a teammate per role, an outsider ------------------------------------
 
 
-@pytest.fixture
-def project(db):
+def make_project():
     return ProjectFactory(name="Neon Market", slug="neon-market")
 
 
-@pytest.fixture
-def owner(project):
+def make_owner(project):
     user = UserFactory(username="owner@studio.test")
     Membership.objects.create(project=project, user=user, role=Role.LEAD, is_owner=True)
     return user
 
 
-@pytest.fixture
-def members(project, owner):
+def make_members(project, owner) -> dict:
     """One user per role, keyed by role; plus the owner."""
     out = {"owner": owner}
     for role in (Role.LEAD, Role.EDITOR, Role.PRODUCER, Role.VIEWER):
@@ -155,12 +193,32 @@ def members(project, owner):
     return out
 
 
-@pytest.fixture
-def outsider(db):
+def make_outsider():
     other = ProjectFactory(name="Elsewhere", slug="elsewhere")
     user = UserFactory(username="outsider@studio.test")
     Membership.objects.create(project=other, user=user, role=Role.LEAD, is_owner=True)
     return user
+
+
+@pytest.fixture
+def project(db):
+    return make_project()
+
+
+@pytest.fixture
+def owner(project):
+    return make_owner(project)
+
+
+@pytest.fixture
+def members(project, owner):
+    """One user per role, keyed by role; plus the owner."""
+    return make_members(project, owner)
+
+
+@pytest.fixture
+def outsider(db):
+    return make_outsider()
 
 
 @pytest.fixture

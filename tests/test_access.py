@@ -42,6 +42,14 @@ from generations.services.reviews import review_record
 from generations.services.webhooks.delivery import new_secret
 
 from .clips import mp4_upload
+from .conftest import (
+    make_members,
+    make_outsider,
+    make_owner,
+    make_project,
+    module_rows_made,
+    per_test_copy,
+)
 from .factories import PromptVersionFactory, ShotFactory, TakeFactory, UserFactory
 
 MEMBER_ROLES = ["owner", "lead", "editor", "producer", "viewer"]
@@ -407,11 +415,55 @@ def manifest_upload(slug: str):
     return SimpleUploadedFile("m.jsonl", line.encode() + b"\n", "application/jsonl")
 
 
+# The project, its members, the outsider and the world are made once for the module (the tests
+# only read them or change them inside their own savepoint: see module_db in conftest.py); each
+# test gets its own copy of them, exactly as a per-test fixture would hand them over.
+
+
+@pytest.fixture(scope="module")
+def module_rows(module_db):
+    project = make_project()
+    members = make_members(project, make_owner(project))
+    outsider = make_outsider()
+    viewer = Membership.objects.get(project=project, user=members["viewer"])
+    world = make_world(project, viewer_membership=viewer)
+    module_rows_made()
+    return {"members": members, "outsider": outsider, "world": world}
+
+
+@pytest.fixture(autouse=True)
+def _module_media(_fast_and_isolated, settings, module_db):
+    settings.MEDIA_ROOT = module_db  # where the world's media files were saved
+
+
 @pytest.fixture
-def world(project, members):
-    return make_world(
-        project, viewer_membership=Membership.objects.get(project=project, user=members["viewer"])
-    )
+def rows(db, module_rows):
+    return per_test_copy(module_rows)
+
+
+@pytest.fixture
+def world(rows):
+    return rows["world"]
+
+
+@pytest.fixture
+def project(world):
+    return world.project
+
+
+@pytest.fixture
+def members(rows):
+    return rows["members"]
+
+
+@pytest.fixture
+def owner(members):
+    return members["owner"]
+
+
+@pytest.fixture
+def outsider(rows):
+    return rows["outsider"]
 
 
 @pytest.fixture

@@ -14,6 +14,14 @@ from generations.models.projects import OWNER_CAPABILITIES, ROLE_CAPABILITIES, R
 from generations.services.tokens import api_token_create
 
 from .clips import mp4_upload
+from .conftest import (
+    make_members,
+    make_outsider,
+    make_owner,
+    make_project,
+    module_rows_made,
+    per_test_copy,
+)
 from .test_access import make_world
 
 ROLES = ["owner", "lead", "editor", "producer", "viewer"]
@@ -117,11 +125,56 @@ def capabilities(role: str) -> frozenset[str]:
     return OWNER_CAPABILITIES if role == "owner" else ROLE_CAPABILITIES[Role(role)]
 
 
-@pytest.fixture
-def world(project, members, settings):
-    settings.DAILIES_ALLOW_PRIVATE_URLS = True  # the from-url row registers a 127.0.0.1 URL
+# The project, its members, the outsider and the world are made once for the module (the tests
+# only read them or change them inside their own savepoint: see module_db in conftest.py); each
+# test gets its own copy of them, exactly as a per-test fixture would hand them over.
+
+
+@pytest.fixture(scope="module")
+def module_rows(module_db):
+    project = make_project()
+    members = make_members(project, make_owner(project))
+    outsider = make_outsider()
     viewer = Membership.objects.get(project=project, user=members["viewer"])
-    return make_world(project, viewer_membership=viewer)
+    world = make_world(project, viewer_membership=viewer)
+    module_rows_made()
+    return {"members": members, "outsider": outsider, "world": world}
+
+
+@pytest.fixture(autouse=True)
+def _module_media(_fast_and_isolated, settings, module_db):
+    settings.MEDIA_ROOT = module_db  # where the world's media files were saved
+
+
+@pytest.fixture
+def rows(db, module_rows):
+    return per_test_copy(module_rows)
+
+
+@pytest.fixture
+def world(rows, settings):
+    settings.DAILIES_ALLOW_PRIVATE_URLS = True  # the from-url row registers a 127.0.0.1 URL
+    return rows["world"]
+
+
+@pytest.fixture
+def project(world):
+    return world.project
+
+
+@pytest.fixture
+def members(rows):
+    return rows["members"]
+
+
+@pytest.fixture
+def owner(members):
+    return members["owner"]
+
+
+@pytest.fixture
+def outsider(rows):
+    return rows["outsider"]
 
 
 def ids_of(world) -> dict:
