@@ -5,8 +5,10 @@ import pathlib
 import time
 
 import pytest
+from django.apps import apps as global_apps
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.db.models.signals import post_migrate
 from django.test import override_settings
 
 from generations.models import Membership, Role
@@ -46,6 +48,18 @@ def pytest_configure(config):
             "The suite needs a Redis cache: set CELERY_BROKER_URL or CACHE_URL."
         )
     cache["KEY_PREFIX"] = f"dailies-test-{worker}"
+    post_migrate.connect(_reference_data_back, dispatch_uid="tests-reference-data")
+
+
+def _reference_data_back(sender, **kwargs):
+    """A transactional test ends with a flush of every table, which emits post_migrate (so
+    Django puts its content types and permissions back): put back the reference data of the
+    data migrations (failure taxonomy, default prices) the same way. Every test then starts
+    from what the migrations made, whatever ran before it in this process (xdist hands each
+    process its own mix of tests). Idempotent (update_or_create / get_or_create)."""
+    if sender.name == "generations":
+        seed = importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed
+        seed(kwargs.get("apps") or global_apps, None)  # migrate passes its apps, flush none
 
 
 @pytest.fixture(scope="session")
