@@ -6,6 +6,9 @@ PORT ?= 8000
 # Tests always run on PostgreSQL and Redis (the local services at 127.0.0.1 by default).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dailies
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist processes: each gets its own test database, Celery queues, cache prefix, live
+# server and browser (tests/conftest.py). TEST_WORKERS=0 runs in this process (pdb, -s).
+TEST_WORKERS ?= 2
 
 .PHONY: demo install test lint bench
 
@@ -29,7 +32,7 @@ test: install
 	SECRET_KEY=test-only-secret \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
