@@ -111,7 +111,12 @@ def celery_worker_session():
     with start_worker(
         celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", queues=queues
     ) as w:
+        _session_worker.append(w)
         yield w
+    _session_worker.clear()
+
+
+_session_worker: list = []  # the in-thread worker, once a test has started it
 
 
 @pytest.fixture
@@ -175,13 +180,50 @@ def per_test_copy(rows):
 
 
 def wait_for_idle_worker(timeout: float = 10.0) -> None:
+    """Until the session worker has nothing left to do: this session's queues are empty and it
+    runs, holds or schedules no task, seen twice 50 ms apart (a message just taken off a queue
+    is registered as reserved a moment later)."""
     from celery.worker import state
+    from kombu.exceptions import ChannelError
+
+    def queued(channel, queue: str) -> int:
+        try:
+            return channel.queue_declare(queue=queue, passive=True).message_count
+        except ChannelError:  # Redis keeps no empty list: an empty queue "does not exist"
+            return 0
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not (state.active_requests or state.reserved_requests or state.scheduled_requests):
-            return
-        time.sleep(0.05)
+    idle = 0
+    with celery_app.connection_for_read() as conn:
+        while time.monotonic() < deadline:
+            busy = state.active_requests or state.reserved_requests or state.scheduled_requests
+            if busy or any(queued(conn.default_channel, q) for q in session_queues()):
+                idle = 0
+            else:
+                idle += 1
+                if idle == 2:
+                    return
+            time.sleep(0.05)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Before a transactional test's flush, wait for the session worker to be idle, as the
+    celery_worker fixture does: once started, the worker consumes this process's queues for the
+    rest of the session, also the tasks that a test without `celery_worker` enqueues when it
+    commits (a rollups refresh after an import), and a refresh still running deadlocks with the
+    flush's TRUNCATE of every table."""
+    if _session_worker and _flushes(item):
+        wait_for_idle_worker()
+    return (yield)
+
+
+def _flushes(item) -> bool:
+    """Whether the test ends with a flush of every table (a transactional test)."""
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return not {"transactional_db", "live_server"}.isdisjoint(item.fixturenames)
 
 
 # --- personas: an owner, a teammate per role, an outsider ------------------------------------
