@@ -5,7 +5,6 @@ import pathlib
 import time
 
 import pytest
-from django.apps import apps as global_apps
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models.signals import post_migrate
@@ -56,10 +55,9 @@ def _reference_data_back(sender, **kwargs):
     Django puts its content types and permissions back): put back the reference data of the
     data migrations (failure taxonomy, default prices) the same way. Every test then starts
     from what the migrations made, whatever ran before it in this process (xdist hands each
-    process its own mix of tests). Idempotent (update_or_create / get_or_create)."""
+    process its own mix of tests)."""
     if sender.name == "generations":
-        seed = importlib.import_module("generations.migrations.0002_seed_taxonomy_and_prices").seed
-        seed(kwargs.get("apps") or global_apps, None)  # migrate passes its apps, flush none
+        reseed_reference_data()
 
 
 @pytest.fixture(scope="session")
