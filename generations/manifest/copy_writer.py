@@ -124,6 +124,10 @@ class CopyWriter:
         self.take_defaults = defaults(Take, TAKE_COLUMNS)
         self.review_defaults = defaults(Review, REVIEW_COLUMNS)
         self.note_defaults = defaults(Note, NOTE_COLUMNS)
+        # Their values as the end of each COPY line, worked out once per import.
+        self.take_tail = _tail(self.take_defaults)
+        self.review_tail = _tail(self.review_defaults)
+        self.note_tail_defaults = _tail(self.note_defaults)
 
     def write(self, chunks: Iterable[tuple]) -> int:
         """Write feed chunks: (lines read so far, rows, line errors, finished)."""
@@ -408,9 +412,8 @@ class CopyWriter:
     def _copy(self, fresh, take_ids, review_ids, shots, versions, old_reviews) -> set[int]:
         """The chunk's COPY lines: the writer's columns, then the row's text as it came."""
         report, users, tags, pids = self.report, self.users, self.tags, self.pids
-        take_tail = _tail(self.take_defaults)
-        review_tail = _tail(self.review_defaults)
-        note_tail = f"\t{self.now_text}{_tail(self.note_defaults)}\n"
+        take_tail, review_tail = self.take_tail, self.review_tail
+        note_tail = f"\t{self.now_text}{self.note_tail_defaults}\n"
         take_lines, review_lines, tag_lines, note_lines = [], [], [], []
         next_review = iter(review_ids).__next__
         now = self.now_text

@@ -88,7 +88,6 @@ def _day_start() -> datetime:
 
 def budget_state(*, project: Project) -> BudgetState:
     """The numbers the guard compares (three aggregate queries, all on indexed columns)."""
-    spent = Take.objects.filter(project=project).aggregate(s=Sum("cost_usd"))["s"] or ZERO
     jobs = GenerationJob.objects.filter(project=project)
     in_flight = jobs.filter(status__in=IN_FLIGHT).aggregate(s=Sum("estimate_usd"))["s"] or ZERO
     today = (
@@ -97,11 +96,17 @@ def budget_state(*, project: Project) -> BudgetState:
         .aggregate(s=Sum(Coalesce("cost_usd", "estimate_usd")))["s"]
         or ZERO
     )
+    return _state(project=project, in_flight_usd=in_flight, today_usd=today)
+
+
+def _state(*, project: Project, in_flight_usd: Decimal, today_usd: Decimal) -> BudgetState:
+    """The project's limits and spend beside the two sums that differ by the check's moment."""
+    spent = Take.objects.filter(project=project).aggregate(s=Sum("cost_usd"))["s"] or ZERO
     return BudgetState(
         budget_usd=project.budget_usd,
         spent_usd=spent,
-        in_flight_usd=in_flight,
-        today_usd=today,
+        in_flight_usd=in_flight_usd,
+        today_usd=today_usd,
         daily_cap_usd=project.generation_daily_cap_usd,
         approval_usd=project.generation_approval_usd,
     )
@@ -146,7 +151,6 @@ def needs_approval(*, state: BudgetState, estimate_usd: Decimal) -> bool:
 def sent_state(*, project: Project, exclude_job_id: int | None = None) -> BudgetState:
     """The money really out, for the check at submission: spent, the estimates of jobs already
     sent to a provider and not yet a take, and what was sent today (UTC)."""
-    spent = Take.objects.filter(project=project).aggregate(s=Sum("cost_usd"))["s"] or ZERO
     sent = GenerationJob.objects.filter(project=project, cleared_at__isnull=False).exclude(
         pk=exclude_job_id
     )
@@ -157,14 +161,7 @@ def sent_state(*, project: Project, exclude_job_id: int | None = None) -> Budget
         ).aggregate(s=Sum(Coalesce("cost_usd", "estimate_usd")))["s"]
         or ZERO
     )
-    return BudgetState(
-        budget_usd=project.budget_usd,
-        spent_usd=spent,
-        in_flight_usd=out,
-        today_usd=today,
-        daily_cap_usd=project.generation_daily_cap_usd,
-        approval_usd=project.generation_approval_usd,
-    )
+    return _state(project=project, in_flight_usd=out, today_usd=today)
 
 
 def submit_refusal(*, job: GenerationJob) -> str | None:
